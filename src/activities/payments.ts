@@ -1,0 +1,91 @@
+// The payments service: one payment row per order id, so no retry, replay or duplicate call charges twice.
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Db } from '../db/knex';
+import {
+  PAYMENT_INVALID_ERROR,
+  paymentTokenPattern,
+  type PaymentActivities,
+  type PaymentRequest,
+  type PaymentResult,
+  type PaymentStatus,
+  type RefundRequest,
+  type RefundResult,
+} from '../domain';
+import type { PaymentGateway } from './gateway';
+
+const PAYMENTS = 'payments.payments';
+
+interface PaymentRow {
+  order_id: string;
+  payment_id: string;
+  status: PaymentStatus;
+  amount: number;
+  gateway_reference: string | null;
+}
+
+function invalidPayment(orderId: string, why: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`payment for order ${orderId} is invalid: ${why}`, PAYMENT_INVALID_ERROR);
+}
+
+function newPaymentRow(request: RefundRequest, status: PaymentStatus) {
+  return {
+    order_id: request.orderId,
+    payment_id: `pay_${randomUUID().replaceAll('-', '')}`,
+    status,
+    amount: request.amount,
+    currency: request.currency,
+    customer_id: request.customerId,
+  };
+}
+
+export function createPaymentActivities({ db, gateway }: { db: Db; gateway: PaymentGateway }): PaymentActivities {
+  return {
+    async processPayment(request: PaymentRequest): Promise<PaymentResult> {
+      if (!paymentTokenPattern.test(request.paymentToken)) {
+        throw invalidPayment(request.orderId, 'malformed payment token');
+      }
+      // The row lock is held across the gateway call: a concurrent duplicate or a refund waits for this charge to settle.
+      const row = await db.transaction(async (trx): Promise<PaymentRow> => {
+        await trx(PAYMENTS).insert(newPaymentRow(request, 'pending')).onConflict('order_id').ignore();
+        const current = await trx(PAYMENTS).where({ order_id: request.orderId }).forUpdate().first<PaymentRow>();
+        if (current.status !== 'pending') return current;
+        const { outcome, reference } = await gateway.charge({
+          paymentId: current.payment_id,
+          token: request.paymentToken,
+          amount: request.amount,
+          currency: request.currency,
+        });
+        const [settled] = await trx(PAYMENTS)
+          .where({ order_id: request.orderId })
+          .update({ status: outcome, gateway_reference: reference, updated_at: trx.fn.now() })
+          .returning<PaymentRow[]>('*');
+        return settled;
+      });
+      switch (row.status) {
+        case 'confirmed':
+        case 'declined':
+          return { status: row.status, paymentId: row.payment_id };
+        case 'invalid':
+          throw invalidPayment(request.orderId, 'the gateway refused the payment token');
+        default:
+          // voided or refunded: the order was cancelled first, so no charge may stand.
+          return { status: 'voided', paymentId: row.payment_id };
+      }
+    },
+
+    async refundPayment(request: RefundRequest): Promise<RefundResult> {
+      return db.transaction(async (trx) => {
+        // Voiding first means a charge attempt that arrives later finds the order closed and is refused.
+        await trx(PAYMENTS).insert(newPaymentRow(request, 'voided')).onConflict('order_id').ignore();
+        const current = await trx(PAYMENTS).where({ order_id: request.orderId }).forUpdate().first<PaymentRow>();
+        if (current.status !== 'confirmed') return { status: current.status, paymentId: current.payment_id };
+        await gateway.refund({ reference: current.gateway_reference ?? current.payment_id, amount: current.amount });
+        await trx(PAYMENTS)
+          .where({ order_id: request.orderId })
+          .update({ status: 'refunded', refunded_at: trx.fn.now(), updated_at: trx.fn.now() });
+        return { status: 'refunded', paymentId: current.payment_id };
+      });
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Configuration is read and validated here once; a bad value stops the process with a message naming the variable.
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { z } from 'zod';
+
+const DEFAULT_EMBEDDED_PG_PORT = 5433;
+
+const rate = z.coerce.number().min(0).max(1);
+
+const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_EMBEDDED_PG_PORT),
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  DELIVERY_DELAY_SECONDS: z.coerce.number().min(0).max(31_536_000).default(10),
+  PAYMENT_APPROVAL_RATE: rate.default(0.8),
+  PAYMENT_FAILURE_RATE: rate.default(0),
+  PAYMENT_GATEWAY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WORKER_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).optional(),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+});
+
+type RawConfig = z.output<typeof configSchema>;
+
+export interface Config extends Omit<RawConfig, 'DATABASE_URL'> {
+  DATABASE_URL: string;
+  /** Connection settings as the SDK's environment configuration resolves them (address, namespace, API key, TLS). */
+  temporal: Required<ClientConnectConfig>;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://postgres:postgres@127.0.0.1:${port}/orders`;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const config = parsed.data;
+  const temporal = loadClientConnectConfig({ overrideEnvVars: present as Record<string, string> });
+  return {
+    ...config,
+    DATABASE_URL: config.DATABASE_URL ?? embeddedDatabaseUrl(config.EMBEDDED_PG_PORT),
+    temporal: {
+      connectionOptions: {
+        ...temporal.connectionOptions,
+        address: temporal.connectionOptions.address ?? config.TEMPORAL_ADDRESS,
+      },
+      namespace: temporal.namespace ?? config.TEMPORAL_NAMESPACE,
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import knex, { type Knex } from 'knex';
+import { types } from 'pg';
+import { migrationSource } from './migrations';
+
+export type Db = Knex;
+
+// Money is bigint in SQL; every amount here stays below 2^53 (see MAX_UNIT_PRICE), so numbers are exact.
+types.setTypeParser(types.builtins.INT8, Number);
+
+export interface DbOptions {
+  url: string;
+  poolMax?: number;
+}
+
+export function createDb({ url, poolMax = 10 }: DbOptions): Db {
+  return knex({
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    // Fail fast when Postgres is down so activities retry and /readyz answers instead of hanging.
+    acquireConnectionTimeout: 5_000,
+  });
+}
+
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,3 @@
+export * from './order';
+export * from './order-input';
+export * from './contract';

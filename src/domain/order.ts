@@ -1,0 +1,99 @@
+// The order state machine and the order's shapes. Pure and deterministic: the workflow sandbox imports it.
+
+export const orderStates = ['created', 'confirmed', 'delivered', 'cancelled'] as const;
+export type OrderState = (typeof orderStates)[number];
+
+export const paymentStatuses = ['pending', 'confirmed', 'declined', 'invalid', 'refunded', 'voided'] as const;
+export type PaymentStatus = (typeof paymentStatuses)[number];
+
+export const cancelReasons = {
+  paymentDeclined: 'payment_declined',
+  paymentInvalid: 'payment_invalid',
+  customerRequest: 'customer_request',
+  /** The workflow itself was cancelled, e.g. by an operator in the Web UI. */
+  workflowCancelled: 'workflow_cancelled',
+} as const;
+
+const allowedTransitions: Record<OrderState, readonly OrderState[]> = {
+  created: ['confirmed', 'cancelled'],
+  confirmed: ['delivered', 'cancelled'],
+  delivered: [],
+  cancelled: [],
+};
+
+export function canTransition(from: OrderState, to: OrderState): boolean {
+  return allowedTransitions[from].includes(to);
+}
+
+export function isFinal(state: OrderState): boolean {
+  return allowedTransitions[state].length === 0;
+}
+
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly from: OrderState | null,
+    readonly to: OrderState,
+  ) {
+    super(`illegal order transition ${from ?? '(none)'} -> ${to}`);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+export function assertTransition(from: OrderState, to: OrderState): void {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+}
+
+/** What a cancel request does in each state (SPEC §1). */
+export type CancelOutcome = 'after_payment' | 'refund_then_cancel' | 'rejected';
+
+export function cancelOutcome(state: OrderState): CancelOutcome {
+  switch (state) {
+    case 'created':
+      return 'after_payment';
+    case 'confirmed':
+      return 'refund_then_cancel';
+    case 'delivered':
+    case 'cancelled':
+      return 'rejected';
+  }
+}
+
+export interface OrderItem {
+  sku: string;
+  quantity: number;
+  unitPrice: number;
+}
+
+export function orderAmount(items: readonly OrderItem[]): number {
+  return items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
+}
+
+export interface PaymentView {
+  status: PaymentStatus;
+  id: string | null;
+}
+
+export type HistoryEntry =
+  | { event: 'transition'; state: OrderState; at: string; reason: string | null }
+  | { event: 'cancel_rejected'; state: OrderState; at: string; reason: string | null };
+
+export interface OrderView {
+  id: string;
+  customerId: string;
+  currency: string;
+  items: OrderItem[];
+  amount: number;
+  state: OrderState;
+  cancelReason: string | null;
+  payment: PaymentView;
+  createdAt: string;
+  updatedAt: string;
+  history: HistoryEntry[];
+}
+
+/** A one-line description of an order, shown as the workflow's summary in the Web UI. */
+export function orderSummary(order: Pick<OrderView, 'customerId' | 'items' | 'amount' | 'currency'>): string {
+  const units = order.items.reduce((sum, item) => sum + item.quantity, 0);
+  const skus = order.items.map((item) => item.sku).join(', ');
+  return `${order.customerId}: ${units} × [${skus}] = ${order.amount} ${order.currency} (minor units)`;
+}

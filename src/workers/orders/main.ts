@@ -1,0 +1,18 @@
+import { runWorkerProcess } from '../run';
+import { createOrdersWorker } from './worker';
+
+void runWorkerProcess('orders-worker', ({ config, connection, db }) =>
+  createOrdersWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    db,
+    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    tuning: {
+      maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    },
+  }),
+).catch((error: unknown) => {
+  console.error('orders-worker failed:', error);
+  process.exit(1);
+});

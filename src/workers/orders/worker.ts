@@ -1,0 +1,32 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createOrderActivities } from '../../activities/orders';
+import type { Db } from '../../db/knex';
+import { ORDERS_TASK_QUEUE } from '../../domain';
+
+export interface OrdersWorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  db: Db;
+  /** A bundle built ahead of time (production); without it the workflow code is bundled at start. */
+  workflowBundlePath?: string;
+  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'>;
+}
+
+export function createOrdersWorker({
+  connection,
+  namespace,
+  db,
+  workflowBundlePath,
+  tuning,
+}: OrdersWorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: ORDERS_TASK_QUEUE,
+    activities: createOrderActivities({ db }),
+    ...(workflowBundlePath
+      ? { workflowBundle: { codePath: workflowBundlePath } }
+      : { workflowsPath: require.resolve('../../workflows') }),
+    ...tuning,
+  });
+}

@@ -1,0 +1,207 @@
+// One order's life: record it, charge it, deliver it after a durable timer, or cancel it and refund.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  assertTransition,
+  cancelReasons,
+  cancelSignal,
+  createOrderSchema,
+  customerIdSearchAttribute,
+  isFinal,
+  orderAmount,
+  orderIdSchema,
+  orderRecordedUpdate,
+  orderStateSearchAttribute,
+  orderWorkflowId,
+  PAYMENT_INVALID_ERROR,
+  PAYMENTS_TASK_QUEUE,
+  statusQuery,
+  type CancelRejectionRecord,
+  type OrderActivities,
+  type OrderState,
+  type OrderView,
+  type OrderWorkflowInput,
+  type PaymentActivities,
+  type PaymentView,
+  type RefundRequest,
+} from '../domain';
+
+// No maximum attempts: a database or gateway outage is waited out, never turned into a lost order.
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+
+const orders = proxyActivities<OrderActivities>({ startToCloseTimeout: '15s', retry });
+const payments = proxyActivities<PaymentActivities>({
+  taskQueue: PAYMENTS_TASK_QUEUE,
+  startToCloseTimeout: '30s',
+  retry: { ...retry, nonRetryableErrorTypes: [PAYMENT_INVALID_ERROR] },
+});
+
+type PaymentOutcome = { kind: 'charged'; payment: PaymentView } | { kind: 'invalid' } | { kind: 'cancel_requested' };
+
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderView> {
+  const { order, deliveryDelaySeconds } = validateInput(input);
+  const now = () => new Date(Date.now()).toISOString();
+  const view: OrderView = {
+    id: order.id,
+    customerId: order.customerId,
+    currency: order.currency,
+    items: order.items,
+    amount: orderAmount(order.items),
+    state: 'created',
+    cancelReason: null,
+    payment: { status: 'pending', id: null },
+    createdAt: now(),
+    updatedAt: now(),
+    history: [],
+  };
+  // The state the order is moving to; it leads view.state while the move is being recorded.
+  let decided: OrderState = 'created';
+  let recorded = false;
+  let cancelRequest: { reason: string } | undefined;
+  const rejectedCancels: CancelRejectionRecord[] = [];
+  // Read through a function: the signal handler changes it between awaits, which type narrowing cannot see.
+  const pendingCancel = () => cancelRequest;
+
+  setHandler(statusQuery, () => view);
+  setHandler(orderRecordedUpdate, async () => {
+    await condition(() => recorded);
+    return { order: view, requestFingerprint: order.requestFingerprint ?? null };
+  });
+  setHandler(cancelSignal, (request) => {
+    const reason = request?.reason ?? cancelReasons.customerRequest;
+    if (isFinal(decided) || cancelRequest) {
+      rejectedCancels.push({
+        orderId: order.id,
+        sequence: rejectedCancels.length + 1,
+        state: decided,
+        reason,
+        at: now(),
+      });
+    } else {
+      cancelRequest = { reason };
+    }
+  });
+
+  await orders.recordOrderCreated({
+    order: view,
+    requestFingerprint: order.requestFingerprint ?? null,
+    idempotencyKey: order.idempotencyKey ?? null,
+  });
+  view.history.push({ event: 'transition', state: 'created', at: view.createdAt, reason: null });
+  recorded = true;
+  upsertSearchAttributes([
+    { key: orderStateSearchAttribute, value: 'created' },
+    { key: customerIdSearchAttribute, value: order.customerId },
+  ]);
+
+  async function moveTo(to: OrderState, reason: string | null, payment: PaymentView): Promise<void> {
+    assertTransition(view.state, to);
+    decided = to;
+    const at = now();
+    await orders.recordTransition({ orderId: order.id, from: view.state, to, reason, payment, at });
+    Object.assign(view, { state: to, payment, updatedAt: at, cancelReason: to === 'cancelled' ? reason : null });
+    view.history.push({ event: 'transition', state: to, at, reason });
+    upsertSearchAttributes([{ key: orderStateSearchAttribute, value: to }]);
+  }
+
+  const refundRequest: RefundRequest = {
+    orderId: order.id,
+    customerId: order.customerId,
+    amount: view.amount,
+    currency: order.currency,
+  };
+
+  // Cleanup after a cancel must finish even if the workflow itself is being cancelled.
+  async function refundAndCancel(reason: string): Promise<void> {
+    const refund = await CancellationScope.nonCancellable(() => payments.refundPayment(refundRequest));
+    await moveTo('cancelled', reason, { status: refund.status, id: refund.paymentId });
+  }
+
+  async function settlePayment(): Promise<PaymentOutcome> {
+    const scope = new CancellationScope();
+    const charge = scope
+      .run(() => payments.processPayment({ ...refundRequest, paymentToken: order.paymentToken }))
+      .then(
+        (result): PaymentOutcome => ({ kind: 'charged', payment: { status: result.status, id: result.paymentId } }),
+        (error: unknown): PaymentOutcome => {
+          if (isPaymentInvalid(error)) return { kind: 'invalid' };
+          if (isCancellation(error) && cancelRequest) return { kind: 'cancel_requested' };
+          throw error;
+        },
+      );
+    const cancelled = condition(() => cancelRequest !== undefined).then((): PaymentOutcome => {
+      // A charge still retrying is stopped; the refund that follows voids the payment or refunds a charge that landed.
+      scope.cancel();
+      return { kind: 'cancel_requested' };
+    });
+    return Promise.race([charge, cancelled]);
+  }
+
+  // Cancelling the workflow itself (say from the Web UI) is a cancel request like the signal, not an abandoned order.
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelRequest ??= { reason: cancelReasons.workflowCancelled };
+  });
+  await CancellationScope.nonCancellable(async () => {
+    const payment = await settlePayment();
+    if (payment.kind === 'invalid') {
+      await moveTo('cancelled', cancelReasons.paymentInvalid, { status: 'invalid', id: null });
+    } else if (payment.kind === 'cancel_requested' || pendingCancel()) {
+      await refundAndCancel(pendingCancel()?.reason ?? cancelReasons.customerRequest);
+    } else if (payment.payment.status !== 'confirmed') {
+      await moveTo('cancelled', cancelReasons.paymentDeclined, payment.payment);
+    } else {
+      await moveTo('confirmed', null, payment.payment);
+      await condition(() => pendingCancel() !== undefined, deliveryDelaySeconds * 1000);
+      const cancel = pendingCancel();
+      if (cancel) await refundAndCancel(cancel.reason);
+      else await moveTo('delivered', null, payment.payment);
+    }
+  });
+
+  // Cancels that came too late change nothing, but the order's history says they came.
+  while (rejectedCancels.length > 0) {
+    const rejection = rejectedCancels.shift()!;
+    await orders.recordCancelRejected(rejection);
+    view.history.push({ event: 'cancel_rejected', state: rejection.state, at: rejection.at, reason: rejection.reason });
+  }
+  return view;
+}
+
+function validateInput(input: OrderWorkflowInput): OrderWorkflowInput {
+  const order = createOrderSchema.safeParse({
+    customerId: input?.order?.customerId,
+    items: input?.order?.items,
+    currency: input?.order?.currency,
+    paymentToken: input?.order?.paymentToken,
+  });
+  const problems = order.success ? [] : order.error.issues.map((i) => `order.${i.path.join('.')}: ${i.message}`);
+  const id = orderIdSchema.safeParse(input?.order?.id);
+  if (!id.success || orderWorkflowId(id.data) !== workflowInfo().workflowId) {
+    problems.push("order.id: must be a UUID, the <uuid> of this workflow's id order-<uuid>");
+  }
+  const delay = input?.deliveryDelaySeconds;
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+    problems.push('deliveryDelaySeconds: must be a number of seconds, 0 or more');
+  }
+  if (!order.success || problems.length > 0) {
+    throw ApplicationFailure.nonRetryable(`invalid order workflow input: ${problems.join('; ')}`, 'InvalidOrderInput');
+  }
+  return { order: { ...input.order, ...order.data }, deliveryDelaySeconds: delay };
+}
+
+function isPaymentInvalid(error: unknown): boolean {
+  return (
+    error instanceof ActivityFailure &&
+    error.cause instanceof ApplicationFailure &&
+    error.cause.type === PAYMENT_INVALID_ERROR
+  );
+}

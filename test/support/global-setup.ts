@@ -1,0 +1,19 @@
+// One PostgreSQL server for the whole test run; each test file makes its own database in it (see database.ts).
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres } from '../../src/tools/postgres';
+import { freePort } from './ports';
+
+declare global {
+  var __testPostgres: { stop(): Promise<void> } | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  if (process.env.TEST_DATABASE_ADMIN_URL) return;
+  const dataDir = await mkdtemp(join(tmpdir(), 'order-system-test-pg-'));
+  const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
+  globalThis.__testPostgres = postgres;
+  // Read by the test workers, which jest starts after this runs.
+  process.env.TEST_DATABASE_ADMIN_URL = postgres.url;
+}
