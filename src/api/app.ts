@@ -1,0 +1,66 @@
+// The express app: cross-cutting middleware, then the routes, then problem+json for everything that went wrong.
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/knex';
+import type { Logger } from '../logging';
+import { cancelOrderCommand } from './cancel-order';
+import { createOrderCommand } from './create-order';
+import { parseJsonBody } from './json-body';
+import { createMetrics } from './metrics';
+import { createOrderReads } from './order-reads';
+import { problemHandler, unknownRoute } from './problem';
+import { requestLogging } from './request-logging';
+import { healthRoutes } from './routes/health';
+import { orderRoutes } from './routes/orders';
+import { openApiDocument } from './schemas/openapi';
+
+export interface AppConfig {
+  /** Given to every new order's workflow, which keeps it for its whole life. */
+  deliveryDelaySeconds: number;
+  /** How long POST /orders waits for the workflow to record the order before answering 503. */
+  recordTimeoutMs?: number;
+  signalTimeoutMs?: number;
+  readinessTimeoutMs?: number;
+}
+
+export interface AppDeps {
+  client: Client;
+  db: Db;
+  config: AppConfig;
+  logger: Logger;
+}
+
+export function createApp({ client, db, config, logger }: AppDeps): Express {
+  const reads = createOrderReads(db);
+  const metrics = createMetrics({ reads, logger });
+  const openApi = openApiDocument();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestLogging(logger), helmet(), metrics.recordRequests, parseJsonBody);
+
+  app.use(healthRoutes({ db, client, readinessTimeoutMs: config.readinessTimeoutMs ?? 2_000 }));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+  app.use(
+    orderRoutes({
+      reads,
+      createOrder: createOrderCommand({
+        client,
+        reads,
+        deliveryDelaySeconds: config.deliveryDelaySeconds,
+        recordTimeoutMs: config.recordTimeoutMs ?? 30_000,
+      }),
+      cancelOrder: cancelOrderCommand({ client, reads, signalTimeoutMs: config.signalTimeoutMs ?? 10_000 }),
+    }),
+  );
+
+  app.use(unknownRoute);
+  app.use(problemHandler(logger));
+  return app;
+}

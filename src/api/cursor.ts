@@ -1,0 +1,26 @@
+// The listing cursor is opaque to clients: base64url of the last order's (createdAt, id).
+import { z } from 'zod';
+import { orderIdSchema } from '../domain';
+import type { ListPosition } from './order-reads';
+
+const positionSchema = z.tuple([z.iso.datetime(), orderIdSchema]);
+
+export function encodeCursor({ createdAt, id }: ListPosition): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): ListPosition | undefined {
+  try {
+    const parsed = positionSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A query-string cursor, checked and decoded while the query is validated. */
+export const cursorSchema = z.string().transform((cursor, ctx) => {
+  const position = decodeCursor(cursor);
+  if (!position) ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API' });
+  return position ?? z.NEVER;
+});

@@ -1,0 +1,80 @@
+// Every error leaves the API as application/problem+json (RFC 9457): never a stack trace, never HTML.
+import { STATUS_CODES } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { isTemporalUnavailable } from './temporal-errors';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** Thrown by handlers for a known, client-facing failure; the error handler renders it. */
+export class HttpProblem extends Error {
+  readonly problem: Problem;
+
+  constructor(status: number, detail: string, extra: Partial<Problem> = {}) {
+    super(detail);
+    this.name = 'HttpProblem';
+    this.problem = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail, ...extra };
+  }
+}
+
+export const notFound = (detail: string) => new HttpProblem(404, detail);
+
+export function sendProblem(res: Response, problem: Problem): void {
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+export const unknownRoute: RequestHandler = (req) => {
+  throw notFound(`no route for ${req.method} ${req.path}`);
+};
+
+// body-parser reports what went wrong with a request body in `type`.
+const bodyProblems: Record<string, { status: number; detail: string }> = {
+  'entity.parse.failed': { status: 400, detail: 'the request body is not valid JSON' },
+  'entity.too.large': { status: 413, detail: 'the request body is larger than 64 kB' },
+  'entity.verify.failed': { status: 400, detail: 'the request body could not be verified' },
+  'request.aborted': { status: 400, detail: 'the request body was not received completely' },
+  'request.size.invalid': { status: 400, detail: 'the request body does not match its Content-Length' },
+  'charset.unsupported': { status: 415, detail: 'the request body must be UTF-8 JSON' },
+  'encoding.unsupported': { status: 415, detail: 'the request body uses an unsupported Content-Encoding' },
+};
+
+function clientProblem(error: unknown): Problem | undefined {
+  if (error instanceof HttpProblem) return error.problem;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  const body = typeof type === 'string' ? bodyProblems[type] : undefined;
+  if (body) return new HttpProblem(body.status, body.detail).problem;
+  // The router cannot decode a path such as /orders/%zz: such a path names no resource.
+  if (error instanceof URIError) return notFound('the path is not a valid URL path').problem;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpProblem(status, STATUS_CODES[status] ?? 'the request was refused').problem;
+  }
+  return undefined;
+}
+
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const known = clientProblem(error);
+    if (known) return sendProblem(res, known);
+    if (isTemporalUnavailable(error)) {
+      (req.log ?? logger).warn({ err: error }, 'temporal unavailable');
+      res.setHeader('Retry-After', '5');
+      return sendProblem(res, new HttpProblem(503, 'the workflow service (temporal) is not reachable; retry').problem);
+    }
+    (req.log ?? logger).error({ err: error }, 'unexpected error');
+    sendProblem(res, new HttpProblem(500, 'an unexpected error occurred; it has been logged').problem);
+  };
+}

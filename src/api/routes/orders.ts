@@ -1,0 +1,96 @@
+// HTTP ⇄ orders: validate, call a command or a read, and map each outcome to its status code on purpose.
+import { Router, type Request, type Response } from 'express';
+import { cancelOrderSchema, createOrderSchema, orderIdSchema } from '../../domain';
+import type { CancelOrder } from '../cancel-order';
+import { IdempotencyConflictError, type CreateOrder } from '../create-order';
+import { encodeCursor } from '../cursor';
+import { IDEMPOTENCY_KEY_HEADER, idempotencyHeadersSchema } from '../idempotency';
+import { requireJsonBody } from '../json-body';
+import type { OrderReads } from '../order-reads';
+import { HttpProblem, notFound } from '../problem';
+import { listOrdersQuerySchema } from '../schemas/requests';
+import { parseRequest } from '../validation';
+
+export interface OrderRoutesDeps {
+  createOrder: CreateOrder;
+  cancelOrder: CancelOrder;
+  reads: OrderReads;
+}
+
+/** The :id of the path, or 404: a malformed id names no order, like an unknown one. */
+function orderIdParam(req: Request): string {
+  const id = orderIdSchema.safeParse(req.params.id);
+  if (!id.success) throw notFound(`no order ${String(req.params.id)}`);
+  return id.data;
+}
+
+// `?state=` is an unset filter, not an empty-string state.
+function presentQuery(req: Request): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(req.query).filter(([, value]) => value !== ''));
+}
+
+const conflict = (detail: string, type: string) => new HttpProblem(409, detail, { type });
+
+export function orderRoutes({ createOrder, cancelOrder, reads }: OrderRoutesDeps): Router {
+  const router = Router();
+
+  router.post('/orders', requireJsonBody(), async (req: Request, res: Response) => {
+    const headers = { [IDEMPOTENCY_KEY_HEADER]: req.get(IDEMPOTENCY_KEY_HEADER) };
+    const idempotencyKey = parseRequest(idempotencyHeadersSchema, headers, 'headers')[IDEMPOTENCY_KEY_HEADER];
+    const request = parseRequest(createOrderSchema, req.body, 'body');
+    try {
+      const { order, replayed } = await createOrder(request, idempotencyKey);
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+      res.status(201).location(`/orders/${order.id}`).json(order);
+    } catch (error) {
+      if (error instanceof IdempotencyConflictError) {
+        throw conflict(
+          'this Idempotency-Key was already used with a different request body',
+          '/problems/idempotency-conflict',
+        );
+      }
+      throw error;
+    }
+  });
+
+  router.get('/orders', async (req: Request, res: Response) => {
+    const { state, customerId, limit, cursor } = parseRequest(listOrdersQuerySchema, presentQuery(req), 'query');
+    const page = await reads.listOrders({ state, customerId, limit, after: cursor });
+    res.json({ items: page.items, nextCursor: page.next && encodeCursor(page.next) });
+  });
+
+  router.get('/orders/:id', async (req: Request, res: Response) => {
+    const order = await reads.findOrder(orderIdParam(req));
+    if (!order) throw notFound(`no order ${req.params.id}`);
+    res.json(order);
+  });
+
+  router.get('/orders/:id/status', async (req: Request, res: Response) => {
+    const id = orderIdParam(req);
+    const state = await reads.findState(id);
+    if (!state) throw notFound(`no order ${id}`);
+    res.json({ id, state });
+  });
+
+  router.post('/orders/:id/cancel', requireJsonBody({ optional: true }), async (req: Request, res: Response) => {
+    const id = orderIdParam(req);
+    const request = parseRequest(cancelOrderSchema, req.body ?? {}, 'body');
+    const result = await cancelOrder(id, request);
+    switch (result.outcome) {
+      case 'signalled':
+        res.status(202).json(result.order);
+        return;
+      case 'already_cancelled':
+        res.status(200).json(result.order);
+        return;
+      case 'delivered':
+        throw conflict(`order ${id} is delivered and can no longer be cancelled`, '/problems/order-delivered');
+      case 'not_cancellable':
+        throw conflict(`order ${id} is ${result.order.state} but its workflow has ended`, '/problems/order-closed');
+      case 'not_found':
+        throw notFound(`no order ${id}`);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,173 @@
+// The OpenAPI 3.1 document, generated from the zod schemas the API validates with and answers in.
+import { z } from 'zod';
+import { cancelOrderSchema, createOrderSchema } from '../../domain';
+import { IDEMPOTENCY_KEY_HEADER } from '../idempotency';
+import { listOrdersQuerySchema } from './requests';
+import {
+  healthSchema,
+  orderListSchema,
+  orderSchema,
+  orderStatusSchema,
+  problemSchema,
+  readinessProblemSchema,
+  readinessSchema,
+} from './responses';
+
+const requestSchemas = { CreateOrderRequest: createOrderSchema, CancelOrderRequest: cancelOrderSchema };
+
+/** Every schema a documented response refers to, by component name; the conformance test checks bodies with them. */
+export const responseSchemas = {
+  Order: orderSchema,
+  OrderList: orderListSchema,
+  OrderStatus: orderStatusSchema,
+  Problem: problemSchema,
+  Health: healthSchema,
+  Readiness: readinessSchema,
+  ReadinessProblem: readinessProblemSchema,
+};
+
+type JsonSchema = Record<string, unknown>;
+
+/** A generated schema without its standalone-document keys, for embedding in the OpenAPI document. */
+function embeddable(schema: JsonSchema): JsonSchema {
+  const embedded = { ...schema };
+  delete embedded.$schema;
+  delete embedded.$id;
+  return embedded;
+}
+
+/** Components for one direction: requests as clients may send them (defaults optional), responses as sent. */
+function components(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, { io, uri: (id) => `#/components/schemas/${id}` }).schemas;
+  return Object.fromEntries(Object.entries(generated).map(([id, schema]) => [id, embeddable(schema)]));
+}
+
+const ref = (name: keyof typeof responseSchemas | keyof typeof requestSchemas) => ({
+  $ref: `#/components/schemas/${name}`,
+});
+const json = (name: keyof typeof responseSchemas, description: string, extra: JsonSchema = {}) => ({
+  description,
+  content: { 'application/json': { schema: ref(name) } },
+  ...extra,
+});
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+});
+const orderId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+
+const queryParameters = Object.entries(listOrdersQuerySchema.shape).map(([name, schema]) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema: embeddable(z.toJSONSchema(schema, { io: 'input' })),
+}));
+
+export function openApiDocument(): JsonSchema {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Orders API',
+      version: '1.0.0',
+      description: 'Orders run as durable Temporal workflows; reads come from Postgres. Errors are RFC 9457 problems.',
+    },
+    paths: {
+      '/orders': {
+        post: {
+          summary: 'Create an order (recorded in state `created` before the answer)',
+          parameters: [
+            {
+              name: IDEMPOTENCY_KEY_HEADER,
+              in: 'header',
+              required: false,
+              description: 'Makes the create safe to retry: same key and body, same order.',
+              schema: { type: 'string', minLength: 1, maxLength: 255 },
+            },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('CreateOrderRequest') } } },
+          responses: {
+            '201': json('Order', 'The order, created now or earlier with the same Idempotency-Key', {
+              headers: {
+                Location: { schema: { type: 'string' }, description: '/orders/{id}' },
+                'Idempotent-Replayed': { schema: { const: 'true' }, description: 'Present on a replayed create' },
+              },
+            }),
+            '400': problem('Malformed JSON, a body outside the rules, or a bad Idempotency-Key'),
+            '409': problem('The Idempotency-Key was used with a different body'),
+            '413': problem('Body over 64 kB'),
+            '415': problem('Body is not JSON'),
+            '503': problem('Temporal is not reachable, or did not record the order in time; retry with the key'),
+          },
+        },
+        get: {
+          summary: 'List orders, newest first, with a keyset cursor',
+          parameters: queryParameters,
+          responses: {
+            '200': json('OrderList', 'A page of orders; `nextCursor` is null on the last page'),
+            '400': problem('A bad state, customerId, limit or cursor'),
+          },
+        },
+      },
+      '/orders/{id}': {
+        get: {
+          summary: 'One order with its history',
+          parameters: [orderId],
+          responses: { '200': json('Order', 'The order'), '404': problem('No such order (or a malformed id)') },
+        },
+      },
+      '/orders/{id}/status': {
+        get: {
+          summary: "An order's current state",
+          parameters: [orderId],
+          responses: { '200': json('OrderStatus', 'The state'), '404': problem('No such order') },
+        },
+      },
+      '/orders/{id}/cancel': {
+        post: {
+          summary: 'Ask for an order to be cancelled',
+          parameters: [orderId],
+          requestBody: { required: false, content: { 'application/json': { schema: ref('CancelOrderRequest') } } },
+          responses: {
+            '202': json('Order', 'Cancel signalled; the order as it is now'),
+            '200': json('Order', 'Already cancelled'),
+            '400': problem('A body outside the rules'),
+            '404': problem('No such order'),
+            '409': problem('Delivered: it can no longer be cancelled'),
+            '415': problem('Body is not JSON'),
+            '503': problem('Temporal is not reachable'),
+          },
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness', responses: { '200': json('Health', 'The process runs') } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: Postgres and Temporal answer',
+          responses: {
+            '200': json('Readiness', 'Ready'),
+            '503': {
+              description: 'Not ready; `checks` names what is down',
+              content: { 'application/problem+json': { schema: ref('ReadinessProblem') } },
+            },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': {} } } },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+        },
+      },
+    },
+    components: {
+      schemas: { ...components(requestSchemas, 'input'), ...components(responseSchemas, 'output') },
+    },
+  };
+}

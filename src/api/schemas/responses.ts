@@ -1,0 +1,53 @@
+// What the API answers, as zod schemas: the OpenAPI document is generated from them and tests check bodies with them.
+import { z } from 'zod';
+import { orderIdSchema, orderItemSchema, orderStates, paymentStatuses, type OrderView } from '../../domain';
+
+const timestamp = z.iso.datetime();
+const orderState = z.enum(orderStates);
+
+export const historyEntrySchema = z.strictObject({
+  event: z.enum(['transition', 'cancel_rejected']),
+  state: orderState,
+  at: timestamp,
+  reason: z.string().nullable(),
+});
+
+export const orderSchema = z.strictObject({
+  id: orderIdSchema,
+  customerId: z.string(),
+  currency: z.string(),
+  items: z.array(orderItemSchema),
+  amount: z.number().int().min(0),
+  state: orderState,
+  cancelReason: z.string().nullable(),
+  payment: z.strictObject({ status: z.enum(paymentStatuses), id: z.string().nullable() }),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  history: z.array(historyEntrySchema),
+}) satisfies z.ZodType<OrderView>;
+
+export const orderListSchema = z.strictObject({
+  items: z.array(orderSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export const orderStatusSchema = z.strictObject({ id: orderIdSchema, state: orderState });
+
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+});
+
+const dependencyState = z.enum(['up', 'down']);
+
+export const healthSchema = z.strictObject({ status: z.literal('ok') });
+
+export const readinessSchema = z.strictObject({
+  status: z.literal('ready'),
+  checks: z.strictObject({ postgres: dependencyState, temporal: dependencyState }),
+});
+
+export const readinessProblemSchema = problemSchema.extend({ checks: readinessSchema.shape.checks });

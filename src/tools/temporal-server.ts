@@ -1,0 +1,105 @@
+// Runs the Temporal dev server that `npm run temporal`, `npm start` and the e2e tests share.
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { customerIdSearchAttribute, orderStateSearchAttribute } from '../domain';
+import { sdkDownloadIntoCache } from './cache';
+import type { Log } from './exec';
+import { canConnect, waitForPort } from './net';
+
+export const orderSearchAttributes = [orderStateSearchAttribute, customerIdSearchAttribute];
+
+export interface DevServerOptions {
+  /** The `temporal` CLI; without it the server comes from `@temporalio/testing` (which downloads the CLI). */
+  cliPath?: string;
+  ip?: string;
+  port: number;
+  uiPort: number;
+  /** SQLite file that keeps workflows across restarts. */
+  dbFile: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  log?: Log;
+}
+
+export interface DevServerHandle {
+  address: string;
+  uiUrl: string;
+  /** Resolves with the exit code (128 + signal number when killed by a signal). */
+  exited: Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Resolves once the frontend port accepts connections. */
+export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServerHandle> {
+  const { ip = '127.0.0.1', port, uiPort, dbFile, logLevel = 'warn' } = opts;
+  await mkdir(dirname(dbFile), { recursive: true });
+  const address = `${ip}:${port}`;
+  const uiUrl = `http://${ip === '0.0.0.0' ? 'localhost' : ip}:${uiPort}`;
+  // Otherwise a server already listening there would pass for ours while ours fails to bind.
+  if (await canConnect(ip, port)) throw new Error(`${address} is already in use (is another Temporal server running?)`);
+  return opts.cliPath
+    ? startCli(opts.cliPath, { ip, port, uiPort, dbFile, logLevel, address, uiUrl })
+    : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
+}
+
+type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log'>> & { address: string; uiUrl: string };
+
+async function startCli(cliPath: string, o: Resolved): Promise<DevServerHandle> {
+  const searchAttributeArgs = orderSearchAttributes.flatMap(({ name, type }) => [
+    '--search-attribute',
+    `${name}=${TypedSearchAttributes.toMetadataType(type)}`,
+  ]);
+  const child = spawn(
+    cliPath,
+    ['server', 'start-dev', '--ip', o.ip, '--port', String(o.port), '--ui-port', String(o.uiPort)]
+      .concat(['--db-filename', o.dbFile, '--namespace', 'default', '--log-level', o.logLevel])
+      .concat(searchAttributeArgs),
+    { stdio: 'inherit' },
+  );
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited.finally(() => clearTimeout(forced));
+  };
+  try {
+    await Promise.race([
+      waitForPort(o.ip, o.port, 60_000),
+      exited.then((code) => Promise.reject(new Error(`temporal exited with ${code}`))),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address: o.address, uiUrl: o.uiUrl, exited, stop };
+}
+
+async function startFromSdk(o: Resolved & { log?: Log }): Promise<DevServerHandle> {
+  o.log?.('no temporal CLI found; starting the one @temporalio/testing downloads');
+  // Imported here: @temporalio/testing is a dev dependency, needed only on this path.
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: await sdkDownloadIntoCache(),
+      ip: o.ip,
+      port: o.port,
+      ui: true,
+      uiPort: o.uiPort,
+      dbFilename: o.dbFile,
+      log: { format: 'pretty', level: o.logLevel },
+      searchAttributes: orderSearchAttributes,
+    },
+  });
+  let markStopped: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => (markStopped = resolve));
+  const stop = async () => {
+    await env.teardown();
+    markStopped(0);
+  };
+  return { address: o.address, uiUrl: o.uiUrl, exited, stop };
+}

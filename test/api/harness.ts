@@ -1,0 +1,121 @@
+// The API tier's world: a Temporal dev server, both real workers, a fresh Postgres database, and apps on top.
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { Express } from 'express';
+import request from 'supertest';
+import { createApp, type AppConfig } from '../../src/api/app';
+import { orderSchema } from '../../src/api/schemas/responses';
+import { createDb, type Db } from '../../src/db/knex';
+import type { OrderState, OrderView } from '../../src/domain';
+import { createLogger } from '../../src/logging';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { eventually } from '../support/poll';
+import { freePort } from '../support/ports';
+import { createDevServerEnv } from '../../src/tools/temporal-env';
+import { createOrdersWorker } from '../../src/workers/orders/worker';
+import { createPaymentsWorker } from '../../src/workers/payments/worker';
+
+export const silentLogger = createLogger('api-test', 'silent');
+
+/** A valid create request; `tok_approve` makes the mock gateway confirm every time. */
+export function orderRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    customerId: 'c-42',
+    items: [{ sku: 'FUEL-95', quantity: 2, unitPrice: 1050 }],
+    currency: 'MYR',
+    paymentToken: 'tok_approve',
+    ...overrides,
+  };
+}
+
+/** The body of a response, checked against the documented order schema. */
+export function asOrder(response: request.Response): OrderView {
+  return orderSchema.parse(response.body);
+}
+
+/** Undoes what was set up, newest first; every step runs even when an earlier one fails. */
+class Cleanup {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+
+  add(step: () => Promise<unknown>): void {
+    this.steps.unshift(step);
+  }
+
+  async run(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const step of this.steps.splice(0)) {
+      await step().catch((error: unknown) => failures.push(error));
+    }
+    if (failures.length > 0) throw new AggregateError(failures, 'cleanup failed');
+  }
+}
+
+export interface ApiStack {
+  env: TestWorkflowEnvironment;
+  database: TestDatabase;
+  client: Client;
+  /** An app on this stack; orders it creates are delivered `deliveryDelaySeconds` after confirmation. */
+  app(config: AppConfig): Express;
+  /** Polls GET /orders/:id until the order is in `state`. */
+  waitForState(app: Express, id: string, state: OrderState): Promise<OrderView>;
+  stop(): Promise<void>;
+}
+
+export async function startApiStack({ gatewayDelayMs = 0 } = {}): Promise<ApiStack> {
+  const cleanup = new Cleanup();
+  try {
+    const database = await createTestDatabase();
+    cleanup.add(() => database.drop());
+    const env = await createDevServerEnv();
+    cleanup.add(() => env.teardown());
+    const deps = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', db: database.db };
+    const workers: Worker[] = await Promise.all([
+      createOrdersWorker(deps),
+      createPaymentsWorker({ ...deps, gateway: { approvalRate: 0.5, failureRate: 0, delayMs: gatewayDelayMs } }),
+    ]);
+    for (const worker of workers) {
+      const running = worker.run();
+      cleanup.add(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      });
+    }
+    const client = env.client;
+    return {
+      env,
+      database,
+      client,
+      app: (config) => createApp({ client, db: database.db, config, logger: silentLogger }),
+      waitForState: (app, id, state) =>
+        eventually(`order ${id} to be ${state}`, async () => {
+          const order = asOrder(await request(app).get(`/orders/${id}`).expect(200));
+          return order.state === state ? order : undefined;
+        }),
+      stop: () => cleanup.run(),
+    };
+  } catch (error) {
+    await cleanup.run().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Nothing listens on the port it points at, so every call fails the way an outage does. */
+export interface Unreachable {
+  client: Client;
+  db: Db;
+  close(): Promise<void>;
+}
+
+export async function unreachableDependencies(): Promise<Unreachable> {
+  const [temporalPort, postgresPort] = await Promise.all([freePort(), freePort()]);
+  const connection = Connection.lazy({ address: `127.0.0.1:${temporalPort}` });
+  const db = createDb({ url: `postgres://postgres:postgres@127.0.0.1:${postgresPort}/orders` });
+  return {
+    client: new Client({ connection }),
+    db,
+    close: async () => {
+      await Promise.all([connection.close(), db.destroy()]);
+    },
+  };
+}

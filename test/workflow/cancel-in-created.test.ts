@@ -1,0 +1,91 @@
+// Its own file and environment: once an activity that is running or in retry backoff has been cancelled, the Java
+// test server stops skipping time for the rest of that environment's life (timers then take real time).
+import { cancelSignal } from '../../src/domain';
+import { eventually } from '../support/poll';
+import { FakeOrderStore, FakePayments, gate } from './fakes';
+import { startWorkflowHarness, type WorkflowHarness } from './harness';
+
+let harness: WorkflowHarness;
+beforeAll(async () => {
+  harness = await startWorkflowHarness();
+});
+afterAll(async () => {
+  await harness?.teardown();
+});
+
+describe('orderWorkflow cancelled while its payment is in flight', () => {
+  it('refunds when cancelled in created and the payment attempt then confirms', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const hold = gate<void>();
+    payments.charge = async () => {
+      await hold.promise;
+      return { status: 'confirmed', paymentId: 'pay_c' };
+    };
+    // The real refund waits for the in-flight charge to settle, then refunds what it charged.
+    payments.refund = async () => ({ status: 'refunded', paymentId: 'pay_c' });
+    const result = await harness.withWorkers(store, payments, async () => {
+      const handle = await harness.startOrder();
+      await eventually('the payment attempt', () => (payments.charges.length > 0 ? true : undefined));
+      expect(await harness.stateOf(handle)).toBe('created');
+      await handle.signal(cancelSignal, {});
+      const view = await handle.result();
+      hold.open();
+      return view;
+    });
+    expect(result).toMatchObject({
+      state: 'cancelled',
+      cancelReason: 'customer_request',
+      payment: { status: 'refunded', id: 'pay_c' },
+    });
+    expect(payments.refunds).toHaveLength(1);
+    expect(store.path()).toEqual(['created', 'cancelled']);
+  });
+
+  it('cancels without a refund when cancelled in created and the payment attempt is declined', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const hold = gate<void>();
+    payments.charge = async () => {
+      await hold.promise;
+      return { status: 'declined', paymentId: 'pay_d' };
+    };
+    // The refund of a declined payment finds nothing charged and leaves it declined.
+    payments.refund = async () => ({ status: 'declined', paymentId: 'pay_d' });
+    const result = await harness.withWorkers(store, payments, async () => {
+      const handle = await harness.startOrder();
+      await eventually('the payment attempt', () => (payments.charges.length > 0 ? true : undefined));
+      await handle.signal(cancelSignal, { reason: 'changed my mind' });
+      const view = await handle.result();
+      hold.open();
+      return view;
+    });
+    expect(result).toMatchObject({
+      state: 'cancelled',
+      cancelReason: 'changed my mind',
+      payment: { status: 'declined' },
+    });
+    expect(store.transitions).toHaveLength(1);
+  });
+
+  it('stops a payment still retrying through an outage when cancelled in created, and voids it', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    payments.charge = async () => {
+      throw new Error('gateway unavailable');
+    };
+    payments.refund = async () => ({ status: 'voided', paymentId: 'pay_v' });
+    const result = await harness.withWorkers(store, payments, async () => {
+      const handle = await harness.startOrder();
+      await eventually('a second payment attempt', () => (payments.charges.length > 1 ? true : undefined));
+      await handle.signal(cancelSignal, {});
+      return handle.result();
+    });
+    expect(result).toMatchObject({
+      state: 'cancelled',
+      cancelReason: 'customer_request',
+      payment: { status: 'voided' },
+    });
+    expect(payments.refunds).toHaveLength(1);
+  });
+});
