@@ -1,7 +1,7 @@
 // `npm run db`: embedded PostgreSQL under .data/postgres with the `orders` database, unless DATABASE_URL is set.
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
-import { createDatabase, startEmbeddedPostgres } from '../src/tools/postgres';
+import { startLocalDatabase } from '../src/tools/local-stack';
 
 const say = (line: string) => process.stdout.write(`[db] ${line}\n`);
 
@@ -11,12 +11,7 @@ async function main(): Promise<void> {
     say('DATABASE_URL is set, so that database is used; nothing to start');
     return;
   }
-  const postgres = await startEmbeddedPostgres({
-    dataDir: join(__dirname, '..', '.data', 'postgres'),
-    port: config.EMBEDDED_PG_PORT,
-    persistent: true,
-    log: say,
-  });
+  const postgres = await startLocalDatabase({ root: join(__dirname, '..'), port: config.EMBEDDED_PG_PORT, log: say });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -26,8 +21,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
-  if (await createDatabase(postgres.url, 'orders')) say('created database orders');
-  say(`PostgreSQL ready: ${config.DATABASE_URL}   (Ctrl-C stops it)`);
+  say(`DATABASE_URL=${config.DATABASE_URL}   (Ctrl-C stops it)`);
 }
 
 main().catch((error: unknown) => {

@@ -1,16 +1,20 @@
 // Records one real history per path of the order workflow into test/fixtures/histories/, for the replay tier.
 // Runs a Temporal dev server, embedded PostgreSQL and both real workers, then drives each path to its end.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createMockGateway, type PaymentGateway } from '../src/activities/gateway';
 import { createDb, migrateLatest } from '../src/db/knex';
 import { cancelSignal, ORDERS_TASK_QUEUE, orderWorkflowId, statusQuery, type OrderWorkflowInput } from '../src/domain';
 import { startEmbeddedPostgres } from '../src/tools/postgres';
-import { createDevServerEnv } from '../src/tools/temporal-env';
+import { resolveTemporalCli } from '../src/tools/temporal-cli';
+import { startTemporalDevServer } from '../src/tools/temporal-server';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { createOrdersWorker } from '../src/workers/orders/worker';
 import { Worker } from '@temporalio/worker';
 import { PAYMENTS_TASK_QUEUE } from '../src/domain';
@@ -90,15 +94,31 @@ function recordingGateway(): PaymentGateway {
 }
 
 async function main(): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'record-histories-pg-'));
-  const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
-  const env = await createDevServerEnv();
+  // The CLI both serves and exports: `temporal workflow show --output json` writes the canonical history format.
+  const cli = await resolveTemporalCli({ build: false });
+  if (!cli) throw new Error('no temporal CLI: run `npm run tools` first');
+  const workDir = await mkdtemp(join(tmpdir(), 'record-histories-'));
+  const postgres = await startEmbeddedPostgres({
+    // Its own temp dir: PostgreSQL runs as an unprivileged user, who cannot enter workDir (mode 700, root).
+    dataDir: await mkdtemp(join(tmpdir(), 'record-histories-pg-')),
+    port: await freePort(),
+    persistent: false,
+  });
+  const server = await startTemporalDevServer({
+    cliPath: cli.path,
+    port: await freePort(),
+    uiPort: await freePort(),
+    dbFile: join(workDir, 'temporal.db'),
+  });
   const db = createDb({ url: postgres.url });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
   try {
     await migrateLatest(db);
-    const ordersWorker = await createOrdersWorker({ connection: env.nativeConnection, namespace: 'default', db });
+    const ordersWorker = await createOrdersWorker({ connection: nativeConnection, namespace: 'default', db });
     const paymentsWorker = await Worker.create({
-      connection: env.nativeConnection,
+      connection: nativeConnection,
       taskQueue: PAYMENTS_TASK_QUEUE,
       activities: createPaymentActivities({ db, gateway: recordingGateway() }),
     });
@@ -107,7 +127,7 @@ async function main(): Promise<void> {
       paymentsWorker.runUntil(async () => {
         for (const scenario of scenarios) {
           const id = randomUUID();
-          const handle: Handle = await env.client.workflow.start('orderWorkflow', {
+          const handle: Handle = await client.workflow.start('orderWorkflow', {
             taskQueue: ORDERS_TASK_QUEUE,
             workflowId: orderWorkflowId(id),
             args: [
@@ -125,17 +145,23 @@ async function main(): Promise<void> {
           });
           await scenario.drive(handle);
           const result = (await handle.result()) as { state: string };
-          const history = await handle.fetchHistory();
-          await writeFile(join(outDir, `${scenario.name}.json`), historyToJSON(history) + '\n');
-          console.log(`recorded ${scenario.name}: ended ${result.state}, ${history.events?.length} events`);
+          const { stdout: history } = await promisify(execFile)(
+            cli.path,
+            ['workflow', 'show', '--address', server.address, '--workflow-id', handle.workflowId, '--output', 'json'],
+            { maxBuffer: 64 << 20 },
+          );
+          await writeFile(join(outDir, `${scenario.name}.json`), history.trimEnd() + '\n');
+          console.log(`recorded ${scenario.name}: the order ended ${result.state}`);
         }
       }),
     );
   } finally {
+    await connection.close();
+    await nativeConnection.close();
     await db.destroy();
-    await env.teardown();
+    await server.stop();
     await postgres.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   }
 }
 

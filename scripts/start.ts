@@ -3,39 +3,49 @@
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { createDb, migrateLatest } from '../src/db/knex';
+import {
+  LOCAL_TEMPORAL_UI_PORT,
+  startLocalDatabase,
+  startLocalTemporal,
+  type Stoppable,
+} from '../src/tools/local-stack';
 import { startService, type ServiceProcess } from '../src/tools/service-process';
-import { startLocalDatabase, startLocalTemporal, type Stoppable } from '../src/tools/local-stack';
 
 const root = join(__dirname, '..');
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const stack: Stoppable[] = [];
-  const services: ServiceProcess[] = [];
-  let stopping = false;
+const servers: Stoppable[] = [];
+const services: ServiceProcess[] = [];
+let stopping = false;
 
-  async function stopAll(exitCode: number): Promise<never> {
-    if (!stopping) {
-      stopping = true;
-      say('stopping…');
-      await Promise.all(services.map((service) => service.stop()));
-      for (const part of stack.reverse()) await part.stop();
-      say('stopped');
-    }
-    process.exit(exitCode);
-  }
+async function stopAll(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  await Promise.all(services.map((service) => service.stop()));
+  for (const server of servers.reverse()) await server.stop();
+  say('stopped');
+  process.exit(exitCode);
+}
+
+async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  const config = loadConfig();
 
-  if (!process.env.DATABASE_URL) stack.push(await startLocalDatabase({ root, port: config.EMBEDDED_PG_PORT, log: say }));
-  if (!process.env.TEMPORAL_ADDRESS) stack.push(await startLocalTemporal({ root, log: say }));
+  if (!process.env.DATABASE_URL)
+    servers.push(await startLocalDatabase({ root, port: config.EMBEDDED_PG_PORT, log: say }));
+  if (!process.env.TEMPORAL_ADDRESS) servers.push(await startLocalTemporal({ root, log: say }));
 
   const db = createDb({ url: config.DATABASE_URL, poolMax: 1 });
   const applied = await migrateLatest(db).finally(() => db.destroy());
   say(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
-  const env = { ...process.env, DATABASE_URL: config.DATABASE_URL, TEMPORAL_ADDRESS: config.temporal.connectionOptions.address };
+  const env = {
+    ...process.env,
+    DATABASE_URL: config.DATABASE_URL,
+    TEMPORAL_ADDRESS: config.temporal.connectionOptions.address,
+  };
   for (const [name, script] of [
     ['orders', 'src/workers/orders/main.ts'],
     ['payments', 'src/workers/payments/main.ts'],
@@ -44,35 +54,38 @@ async function main(): Promise<void> {
     const service = startService({ name, script: join(root, script), env });
     services.push(service);
     void service.exited.then((code) => {
-      if (!stopping) {
-        say(`${name} exited unexpectedly (${code}); stopping everything`);
-        void stopAll(1);
-      }
+      if (stopping) return;
+      say(`${name} exited unexpectedly (${code}); stopping everything`);
+      void stopAll(1);
     });
   }
 
   const api = `http://localhost:${config.PORT}`;
   await waitForReady(`${api}/readyz`);
-  say(`API:        ${api}   (OpenAPI: ${api}/openapi.json)`);
-  say(`Temporal UI: http://localhost:8233`);
-  say(`try:  curl -s -X POST ${api}/orders -H 'content-type: application/json' \\`);
-  say(`        -d '{"customerId":"c-42","items":[{"sku":"FUEL-95","quantity":2,"unitPrice":1050}],"paymentToken":"tok_approve"}'`);
+  say(`API          ${api}   (OpenAPI document: ${api}/openapi.json)`);
+  say(`Temporal UI  http://localhost:${LOCAL_TEMPORAL_UI_PORT}/namespaces/${config.temporal.namespace}/workflows`);
+  say('Try it:');
+  say(`  curl -s -X POST ${api}/orders -H 'content-type: application/json' \\`);
+  say(
+    `    -d '{"customerId":"c-42","items":[{"sku":"FUEL-95","quantity":2,"unitPrice":1050}],"paymentToken":"tok_approve"}'`,
+  );
   say('Ctrl-C stops everything.');
 }
 
 async function waitForReady(url: string): Promise<void> {
   const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url)
-      .then((response) => response.ok)
-      .catch(() => false);
-    if (ok) return;
+  while (Date.now() < deadline && !stopping) {
+    const ready = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`${url} did not become ready within 120 s`);
 }
 
 main().catch((error: unknown) => {
-  console.error(`[start] failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+  say(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  void stopAll(1);
 });

@@ -23,7 +23,12 @@ export interface ServiceOptions {
   onLine?: (line: string) => void;
 }
 
-const pretty = prettyFactory({ colorize: false, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss' });
+const pretty = prettyFactory({
+  colorize: false,
+  singleLine: true,
+  ignore: 'pid,hostname,name',
+  translateTime: 'HH:MM:ss',
+});
 
 /** Pino's JSON lines made readable; anything else passes through. */
 export function readableLogLine(line: string): string {

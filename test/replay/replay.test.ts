@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { orderWorkflowId, type OrderWorkflowInput } from '../../src/domain';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 
@@ -8,14 +10,20 @@ const quiet = new DefaultLogger('WARN');
 const historiesDir = join(__dirname, '..', 'fixtures', 'histories');
 const historyFiles = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
 
+/** The workflow validates its id against the order's, so replay needs the recorded id, read from the input. */
 function loadHistory(file: string) {
-  return { workflowId: file, history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, file), 'utf8'))) };
+  const history = historyFromJSON(JSON.parse(readFileSync(join(historiesDir, file), 'utf8')));
+  const [input] = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  const { order } = defaultPayloadConverter.fromPayload<OrderWorkflowInput>(input);
+  return { workflowId: orderWorkflowId(order.id), history, file };
 }
 
 async function replayAll(workflowBundle: WorkflowBundleWithSourceMap) {
+  const histories = historyFiles.map(loadHistory);
+  const fileOf = new Map(histories.map(({ workflowId, file }) => [workflowId, file]));
   const failures: { file: string; error: unknown }[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle }, historyFiles.map(loadHistory))) {
-    if (result.error) failures.push({ file: result.workflowId, error: result.error });
+  for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+    if (result.error) failures.push({ file: fileOf.get(result.workflowId) ?? result.workflowId, error: result.error });
   }
   return failures;
 }
