@@ -22,7 +22,10 @@ export function createDb({ url, poolMax = 10 }: DbOptions): Db {
   });
 }
 
+// Pinned: with a role named like one of our schemas, Postgres' search_path would hide the migrations table.
+const MIGRATIONS_SCHEMA = 'public';
+
 export async function migrateLatest(db: Db): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  const [, applied] = (await db.migrate.latest({ migrationSource, schemaName: MIGRATIONS_SCHEMA })) as [number, string[]];
   return applied;
 }

@@ -48,7 +48,7 @@ async function goInstall(go: string, binDir: string, log?: Log): Promise<void> {
     await run(go, args, env);
   } catch (error) {
     // Module downloads come through the proxy, but the checksum database may be unreachable behind a firewall.
-    if (!(error instanceof Error && error.message.includes('sum.golang.org'))) throw error;
+    if (!(error instanceof Error && /verifying|checksum database/i.test(error.message))) throw error;
     log?.('checksum database unreachable; retrying with GOSUMDB=off (the module proxy still serves the code)');
     await run(go, args, { ...env, GOSUMDB: 'off' });
   }

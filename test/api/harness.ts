@@ -109,7 +109,8 @@ export interface Unreachable {
 
 export async function unreachableDependencies(): Promise<Unreachable> {
   const [temporalPort, postgresPort] = await Promise.all([freePort(), freePort()]);
-  const connection = Connection.lazy({ address: `127.0.0.1:${temporalPort}` });
+  // No gRPC retries: each call fails at once, and no SDK retry timer (they ignore deadlines) outlives the connection.
+  const connection = Connection.lazy({ address: `127.0.0.1:${temporalPort}`, interceptors: [] });
   const db = createDb({ url: `postgres://postgres:postgres@127.0.0.1:${postgresPort}/orders` });
   return {
     client: new Client({ connection }),

@@ -215,7 +215,8 @@ func checkScriptCommand(dir, who string, command []string) []string {
 	line := strings.Join(command, " ")
 	var matching []string
 	for script, body := range scripts {
-		if strings.Join(strings.Fields(body), " ") == line {
+		// `exec` only makes npm's shell hand signals to the process; a container runs the command directly.
+		if strings.Join(strings.Fields(strings.TrimPrefix(body, "exec ")), " ") == line {
 			matching = append(matching, script)
 		}
 	}

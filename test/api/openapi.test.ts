@@ -1,0 +1,162 @@
+// Keeps /openapi.json true: every documented route and status is exercised, and answers as documented.
+import { randomUUID } from 'node:crypto';
+import type { Express } from 'express';
+import request from 'supertest';
+import { createApp } from '../../src/api/app';
+import { responseSchemas } from '../../src/api/schemas/openapi';
+import { asOrder, orderRequest, silentLogger, startApiStack, unreachableDependencies } from './harness';
+import type { ApiStack, Unreachable } from './harness';
+
+interface MediaType {
+  schema?: { $ref?: string };
+}
+interface DocumentedResponse {
+  content?: Record<string, MediaType>;
+  headers?: Record<string, unknown>;
+}
+interface Operation {
+  parameters?: { name: string; in: string }[];
+  responses: Record<string, DocumentedResponse>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+}
+
+let stack: ApiStack;
+let unreachable: Unreachable;
+let app: Express;
+let temporalDown: Express;
+let everythingDown: Express;
+let document: OpenApiDocument;
+const orders = { confirmed: '', confirmedForOutage: '', cancelled: '', delivered: '' };
+const conflictKey = randomUUID();
+
+async function createOrder(target: Express, overrides: Record<string, unknown> = {}): Promise<string> {
+  return asOrder(await request(target).post('/orders').send(orderRequest(overrides)).expect(201)).id;
+}
+
+beforeAll(async () => {
+  stack = await startApiStack();
+  unreachable = await unreachableDependencies();
+  app = stack.app({ deliveryDelaySeconds: 3600 });
+  const quick = stack.app({ deliveryDelaySeconds: 1 });
+  const config = { deliveryDelaySeconds: 1, readinessTimeoutMs: 500 };
+  temporalDown = createApp({ client: unreachable.client, db: stack.database.db, logger: silentLogger, config });
+  everythingDown = createApp({ client: unreachable.client, db: unreachable.db, logger: silentLogger, config });
+  document = (await request(app).get('/openapi.json').expect(200)).body;
+
+  [orders.confirmed, orders.confirmedForOutage, orders.cancelled, orders.delivered] = await Promise.all([
+    createOrder(app),
+    createOrder(app),
+    createOrder(app, { paymentToken: 'tok_decline' }),
+    createOrder(quick),
+  ]);
+  await request(app).post('/orders').set('Idempotency-Key', conflictKey).send(orderRequest()).expect(201);
+  await Promise.all([
+    stack.waitForState(app, orders.confirmed, 'confirmed'),
+    stack.waitForState(app, orders.confirmedForOutage, 'confirmed'),
+    stack.waitForState(app, orders.cancelled, 'cancelled'),
+    stack.waitForState(app, orders.delivered, 'delivered'),
+  ]);
+});
+
+afterAll(async () => {
+  await unreachable?.close();
+  await stack?.stop();
+});
+
+type Exercise = [method: string, path: string, status: number, call: () => request.Test];
+
+const exercises: Exercise[] = [
+  ['post', '/orders', 201, () => request(app).post('/orders').send(orderRequest())],
+  ['post', '/orders', 400, () => request(app).post('/orders').send({ customerId: '' })],
+  [
+    'post',
+    '/orders',
+    409,
+    () =>
+      request(app)
+        .post('/orders')
+        .set('Idempotency-Key', conflictKey)
+        .send(orderRequest({ customerId: 'other' })),
+  ],
+  [
+    'post',
+    '/orders',
+    413,
+    () =>
+      request(app)
+        .post('/orders')
+        .send({ padding: 'x'.repeat(70_000) }),
+  ],
+  ['post', '/orders', 415, () => request(app).post('/orders').set('Content-Type', 'text/plain').send('order')],
+  ['post', '/orders', 503, () => request(temporalDown).post('/orders').send(orderRequest())],
+  ['get', '/orders', 200, () => request(app).get('/orders?limit=2')],
+  ['get', '/orders', 400, () => request(app).get('/orders?limit=0')],
+  ['get', '/orders/{id}', 200, () => request(app).get(`/orders/${orders.confirmed}`)],
+  ['get', '/orders/{id}', 404, () => request(app).get(`/orders/${randomUUID()}`)],
+  ['get', '/orders/{id}/status', 200, () => request(app).get(`/orders/${orders.confirmed}/status`)],
+  ['get', '/orders/{id}/status', 404, () => request(app).get('/orders/nope/status')],
+  ['post', '/orders/{id}/cancel', 202, () => request(app).post(`/orders/${orders.confirmed}/cancel`)],
+  ['post', '/orders/{id}/cancel', 200, () => request(app).post(`/orders/${orders.cancelled}/cancel`)],
+  ['post', '/orders/{id}/cancel', 400, () => request(app).post(`/orders/${orders.cancelled}/cancel`).send({ x: 1 })],
+  ['post', '/orders/{id}/cancel', 404, () => request(app).post(`/orders/${randomUUID()}/cancel`)],
+  ['post', '/orders/{id}/cancel', 409, () => request(app).post(`/orders/${orders.delivered}/cancel`)],
+  [
+    'post',
+    '/orders/{id}/cancel',
+    415,
+    () => request(app).post(`/orders/${orders.cancelled}/cancel`).set('Content-Type', 'text/plain').send('now'),
+  ],
+  ['post', '/orders/{id}/cancel', 503, () => request(temporalDown).post(`/orders/${orders.confirmedForOutage}/cancel`)],
+  ['get', '/healthz', 200, () => request(app).get('/healthz')],
+  ['get', '/readyz', 200, () => request(app).get('/readyz')],
+  ['get', '/readyz', 503, () => request(everythingDown).get('/readyz')],
+  ['get', '/metrics', 200, () => request(app).get('/metrics')],
+  ['get', '/openapi.json', 200, () => request(app).get('/openapi.json')],
+];
+
+const key = (method: string, path: string, status: number | string) => `${method.toUpperCase()} ${path} ${status}`;
+
+describe('GET /openapi.json', () => {
+  it('is an OpenAPI 3.1 document whose references all resolve and whose path parameters are declared', () => {
+    expect(document.openapi).toBe('3.1.0');
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const name of refs) expect(document.components.schemas).toHaveProperty([name]);
+    for (const [path, operations] of Object.entries(document.paths)) {
+      const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      for (const operation of Object.values(operations)) {
+        const declared = (operation.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
+        expect(declared.sort()).toEqual(templated.sort());
+      }
+    }
+  });
+
+  it('documents exactly the routes and statuses this test exercises', () => {
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).flatMap(([method, operation]) =>
+        Object.keys(operation.responses).map((status) => key(method, path, status)),
+      ),
+    );
+    expect(documented.sort()).toEqual(exercises.map(([method, path, status]) => key(method, path, status)).sort());
+  });
+
+  it.each(exercises)('%s %s answers %i as documented', async (method, path, status, call) => {
+    const response = await call();
+    expect(response.status).toBe(status);
+    const documented = document.paths[path][method].responses[String(status)];
+    const contentType = String(response.headers['content-type']).split(';')[0];
+    expect(Object.keys(documented.content ?? {})).toContain(contentType);
+    const ref = documented.content?.[contentType]?.schema?.$ref;
+    if (ref) {
+      const name = ref.replace('#/components/schemas/', '') as keyof typeof responseSchemas;
+      expect(responseSchemas[name].safeParse(response.body).error).toBeUndefined();
+    }
+    for (const header of Object.keys(documented.headers ?? {}).filter((h) => h !== 'Idempotent-Replayed')) {
+      expect(response.headers[header.toLowerCase()]).toBeDefined();
+    }
+  });
+});

@@ -1,0 +1,93 @@
+// The API as its clients meet it: HTTP to the API process, answers checked against the documented schemas.
+import { orderSchema } from '../../src/api/schemas/responses';
+import type { OrderView } from '../../src/domain';
+
+export interface HttpAnswer {
+  status: number;
+  contentType: string;
+  headers: Headers;
+  text: string;
+}
+
+export interface RawRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  timeoutMs?: number;
+}
+
+export interface CreateOrderBody {
+  customerId: string;
+  items: { sku: string; quantity: number; unitPrice: number }[];
+  currency?: string;
+  paymentToken?: string;
+}
+
+export type CancelAnswer = { status: number; order: OrderView | undefined };
+
+export class UnexpectedAnswerError extends Error {
+  override name = 'UnexpectedAnswerError';
+  constructor(
+    what: string,
+    readonly answer: HttpAnswer,
+  ) {
+    super(`${what}: HTTP ${answer.status} ${answer.text.slice(0, 500)}`);
+  }
+}
+
+export class ApiClient {
+  constructor(readonly baseUrl: string) {}
+
+  async send(
+    path: string,
+    { method = 'GET', headers = {}, body, timeoutMs = 30_000 }: RawRequest = {},
+  ): Promise<HttpAnswer> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      headers: response.headers,
+      text: await response.text(),
+    };
+  }
+
+  postJson(path: string, value: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+    return this.send(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(value),
+    });
+  }
+
+  /** POST /orders; the created (or, with a used key, replayed) order. Anything but 201 throws. */
+  async createOrder(body: CreateOrderBody, idempotencyKey?: string): Promise<OrderView> {
+    const answer = await this.postJson('/orders', body, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {});
+    if (answer.status !== 201) throw new UnexpectedAnswerError('POST /orders', answer);
+    return orderSchema.parse(JSON.parse(answer.text));
+  }
+
+  async getOrder(id: string): Promise<OrderView | undefined> {
+    const answer = await this.send(`/orders/${id}`);
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw new UnexpectedAnswerError(`GET /orders/${id}`, answer);
+    return orderSchema.parse(JSON.parse(answer.text));
+  }
+
+  async cancel(id: string, reason?: string): Promise<CancelAnswer> {
+    const answer = await this.postJson(`/orders/${id}/cancel`, reason === undefined ? {} : { reason });
+    const order =
+      answer.status === 200 || answer.status === 202 ? orderSchema.parse(JSON.parse(answer.text)) : undefined;
+    if (order === undefined && answer.status !== 409)
+      throw new UnexpectedAnswerError(`POST /orders/${id}/cancel`, answer);
+    return { status: answer.status, order };
+  }
+
+  async status(path: '/healthz' | '/readyz'): Promise<number> {
+    return (await this.send(path, { timeoutMs: 10_000 })).status;
+  }
+}

@@ -1,0 +1,112 @@
+// A service of the product (a worker, the API) as its own OS process, which the harness starts, kills and restarts.
+import { startService, type ServiceProcess } from '../../src/tools/service-process';
+import { LogFile } from './log-file';
+
+export interface ServiceSpec {
+  name: string;
+  /** The TypeScript entry point, run with tsx. */
+  script: string;
+  /** The `msg` of the log line that says the service is up. */
+  readyMessage: string;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+export class ManagedService {
+  readonly log: LogFile;
+  /** Exits the harness did not cause: a crash of the product's own. */
+  readonly unexpectedExits: string[] = [];
+  private process: ServiceProcess | undefined;
+  private expectingExit = false;
+
+  constructor(
+    private readonly spec: ServiceSpec,
+    logPath: string,
+    private env: NodeJS.ProcessEnv,
+  ) {
+    this.log = new LogFile(logPath);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get running(): boolean {
+    const child = this.process?.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
+  /** Starts the process (with `env` changed from now on) and resolves with the milliseconds until it was ready. */
+  async start(env: NodeJS.ProcessEnv = {}): Promise<number> {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    this.env = { ...this.env, ...env };
+    this.log.mark(`start${Object.keys(env).length > 0 ? ` with ${JSON.stringify(env)}` : ''}`);
+    const startedAt = Date.now();
+    let onLine: (line: string) => void = (line) => this.log.write(line);
+    const started = startService({
+      name: this.name,
+      script: this.spec.script,
+      env: this.env,
+      onLine: (l) => onLine(l),
+    });
+    this.process = started;
+    this.expectingExit = false;
+    void started.exited.then((code) => {
+      this.log.mark(`exited (${code})`);
+      if (!this.expectingExit) this.unexpectedExits.push(`${this.name} exited on its own (${code})`);
+    });
+    // Output arrives on later ticks, so nothing is missed before the handler below is in place.
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name} not ready within ${READY_TIMEOUT_MS} ms; see ${this.log.path}`)),
+        READY_TIMEOUT_MS,
+      );
+      onLine = (line) => {
+        this.log.write(line);
+        if (line.includes(`"msg":"${this.spec.readyMessage}"`)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      void started.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited (${code}) before it was ready; see ${this.log.path}`));
+      });
+    });
+    try {
+      await ready;
+    } catch (error) {
+      await this.kill();
+      throw error;
+    }
+    return Date.now() - startedAt;
+  }
+
+  /** A clean stop, then a start with `env` changed from now on. */
+  async restart(env: NodeJS.ProcessEnv = {}): Promise<number> {
+    await this.stop();
+    return this.start(env);
+  }
+
+  /** The crash: SIGKILL, no chance to drain or close anything. */
+  async kill(): Promise<void> {
+    if (!this.process || !this.running) return;
+    this.expectingExit = true;
+    this.log.mark('SIGKILL');
+    this.process.kill('SIGKILL');
+    await this.process.exited;
+  }
+
+  /** A clean stop (SIGTERM, SIGKILL after a grace period). */
+  async stop(): Promise<void> {
+    if (!this.process || !this.running) return;
+    this.expectingExit = true;
+    this.log.mark('stop');
+    await this.process.stop(10_000);
+  }
+
+  /** For the last-resort cleanup when the test process exits: synchronous. */
+  killNow(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.running) this.process?.child.kill(signal);
+  }
+}

@@ -1,0 +1,202 @@
+// The whole product as separate OS processes on free loopback ports: PostgreSQL, the Temporal dev server (state in a
+// file), the orders worker, the payments worker and the API. Scenarios kill, stop and restart any of them.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { createDatabase } from '../../src/tools/postgres';
+import { createDb, migrateLatest, type Db } from '../../src/db/knex';
+import { eventually } from '../support/poll';
+import { freePort } from '../support/ports';
+import { ManagedService } from './service';
+import { findTemporalCli, TemporalDevServer } from './temporal-server';
+
+const root = join(__dirname, '..', '..');
+
+/** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
+export const DELIVERY_DELAY_SECONDS = 2;
+
+export interface Stack {
+  apiUrl: string;
+  /** PostgreSQL's supervisor process: stop() stops the database, start() brings it back on its data directory. */
+  postgres: ManagedService;
+  temporal: TemporalDevServer;
+  ordersWorker: ManagedService;
+  paymentsWorker: ManagedService;
+  api: ManagedService;
+  /** Temporal client of the test itself: workflow `status` queries and descriptions for the audit. */
+  client: Client;
+  /** The test's own view of the `orders` database. */
+  db: Db;
+  logDir: string;
+  /** Exits of a product process that no scenario caused. */
+  unexpectedExits(): string[];
+  /** Where each process logged, with the end of each log. */
+  logReport(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Config variables of the product that must come from the harness, never from the environment jest runs in. */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const ours =
+    /^(TEMPORAL_|PAYMENT_|WORKER_|DATABASE_URL$|PORT$|DELIVERY_DELAY_SECONDS$|LOG_LEVEL$|WORKFLOW_BUNDLE|DB_POOL)/;
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
+}
+
+async function writeWorkflowBundle(path: string): Promise<void> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  await writeFile(path, code);
+}
+
+const postgresUrl = (port: number, database: string) => `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
+
+async function startPostgres(postgres: ManagedService, port: number): Promise<void> {
+  await postgres.start();
+  await createDatabase(postgresUrl(port, 'postgres'), 'orders');
+  const db = createDb({ url: postgresUrl(port, 'orders'), poolMax: 1 });
+  await migrateLatest(db).finally(() => db.destroy());
+}
+
+/** Like Promise.all, but every task has ended before a failure is thrown: nothing runs on after a failed start. */
+async function allSettled(tasks: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(tasks)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Settings per service for the stack's first start (restarts can change them). */
+export interface ServiceEnvs {
+  ordersWorker?: NodeJS.ProcessEnv;
+  paymentsWorker?: NodeJS.ProcessEnv;
+  api?: NodeJS.ProcessEnv;
+}
+
+export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<Stack> {
+  const cliPath = await findTemporalCli();
+  const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
+  const logDir = join(runDir, 'logs');
+  await mkdir(logDir);
+  // Directly under the temp dir: the unprivileged postgres user must reach it (a root-only parent would not do).
+  const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
+  const [pgPort, temporalPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const bundlePath = join(runDir, 'workflow-bundle.js');
+
+  const temporal = new TemporalDevServer(
+    cliPath,
+    temporalPort,
+    join(runDir, 'temporal.db'),
+    join(logDir, 'temporal.log'),
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...inheritedEnv(),
+    DATABASE_URL: postgresUrl(pgPort, 'orders'),
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: 'default',
+    DELIVERY_DELAY_SECONDS: String(DELIVERY_DELAY_SECONDS),
+    LOG_LEVEL: 'info',
+  };
+  const service = (serviceName: string, script: string, readyMessage: string, extra: NodeJS.ProcessEnv = {}) =>
+    new ManagedService(
+      { name: serviceName, script: join(root, script), readyMessage },
+      join(logDir, `${serviceName}.log`),
+      {
+        ...env,
+        ...extra,
+      },
+    );
+  const ordersWorker = service('orders-worker', 'src/workers/orders/main.ts', 'worker started', {
+    WORKFLOW_BUNDLE_PATH: bundlePath,
+    ...envs.ordersWorker,
+  });
+  const paymentsWorker = service(
+    'payments-worker',
+    'src/workers/payments/main.ts',
+    'worker started',
+    envs.paymentsWorker,
+  );
+  const api = service('api', 'src/api/server.ts', 'api listening', { PORT: String(apiPort), ...envs.api });
+  const services = [ordersWorker, paymentsWorker, api];
+  const postgres = service('postgres', 'test/e2e/postgres-main.ts', 'postgres ready', {
+    E2E_PG_DATA_DIR: pgDataDir,
+    E2E_PG_PORT: String(pgPort),
+  });
+
+  // Whatever happens to this test process, no server or service outlives it.
+  const killAll = () => {
+    for (const s of services) s.killNow();
+    temporal.killNow();
+    // Its supervisor stops PostgreSQL on SIGTERM; a SIGKILL would orphan the server.
+    postgres.killNow('SIGTERM');
+  };
+  process.once('exit', killAll);
+
+  let client: Client | undefined;
+  let db: Db | undefined;
+  const stop = async () => {
+    const failures: unknown[] = [];
+    const attempt = (step: () => Promise<unknown>) => step().catch((error: unknown) => failures.push(error));
+    await Promise.all(services.map((s) => attempt(() => s.stop())));
+    await attempt(async () => client?.connection.close());
+    await attempt(async () => db?.destroy());
+    await attempt(() => temporal.stop());
+    await attempt(() => postgres.stop());
+    killAll(); // leftovers only: everything above has stopped by now
+    process.removeListener('exit', killAll);
+    await Promise.all([...services, temporal, postgres].map((s) => attempt(() => s.log.close())));
+    await attempt(() => rm(pgDataDir, { recursive: true, force: true }));
+    await attempt(() => rm(join(runDir, 'temporal.db'), { force: true }));
+    if (failures.length > 0) throw new AggregateError(failures, 'stopping the e2e stack failed');
+  };
+
+  try {
+    await allSettled([startPostgres(postgres, pgPort), temporal.start(), writeWorkflowBundle(bundlePath)]);
+    await allSettled(services.map((s) => s.start()));
+    client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default' });
+    db = createDb({ url: postgresUrl(pgPort, 'orders'), poolMax: 8 });
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await eventually('the API to be ready', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
+    const stack: Stack = {
+      apiUrl,
+      postgres,
+      temporal,
+      ordersWorker,
+      paymentsWorker,
+      api,
+      client,
+      db,
+      logDir,
+      unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
+      logReport: async () => {
+        const logs = await Promise.all(
+          [postgres, temporal, ...services].map(async (s) => `==> ${s.log.path} <==\n${await s.log.tail()}`),
+        );
+        return logs.join('\n\n');
+      },
+      stop,
+    };
+    return stack;
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Runs a scenario; when it fails, the error carries where each process logged and how each log ends. */
+export async function withLogsOnFailure(stack: Stack, scenario: () => Promise<void>): Promise<void> {
+  try {
+    await scenario();
+  } catch (error) {
+    const logs = await stack.logReport();
+    if (error instanceof Error) {
+      error.message += `\n\nProcess logs (${stack.logDir}):\n${logs}`;
+      throw error;
+    }
+    throw new Error(`${String(error)}\n\nProcess logs (${stack.logDir}):\n${logs}`);
+  }
+}
