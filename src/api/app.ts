@@ -54,7 +54,7 @@ export function createApp({ client, db, config, logger }: AppDeps): Express {
         client,
         reads,
         deliveryDelaySeconds: config.deliveryDelaySeconds,
-        recordTimeoutMs: config.recordTimeoutMs ?? 30_000,
+        recordTimeoutMs: config.recordTimeoutMs ?? 10_000,
       }),
       cancelOrder: cancelOrderCommand({ client, reads, signalTimeoutMs: config.signalTimeoutMs ?? 10_000 }),
     }),

@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { isTemporalUnavailable } from './temporal-errors';
+import { isPostgresUnavailable, isTemporalUnavailable } from './unavailable';
 
 export interface FieldError {
   path: string;
@@ -69,10 +69,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     const known = clientProblem(error);
     if (known) return sendProblem(res, known);
-    if (isTemporalUnavailable(error)) {
-      (req.log ?? logger).warn({ err: error }, 'temporal unavailable');
+    const unavailable = isTemporalUnavailable(error) ? 'temporal' : isPostgresUnavailable(error) ? 'postgres' : null;
+    if (unavailable) {
+      (req.log ?? logger).warn({ err: error }, `${unavailable} unavailable`);
       res.setHeader('Retry-After', '5');
-      return sendProblem(res, new HttpProblem(503, 'the workflow service (temporal) is not reachable; retry').problem);
+      return sendProblem(res, new HttpProblem(503, `${unavailable} is not reachable; retry later`).problem);
     }
     (req.log ?? logger).error({ err: error }, 'unexpected error');
     sendProblem(res, new HttpProblem(500, 'an unexpected error occurred; it has been logged').problem);

@@ -26,6 +26,9 @@ export function createDb({ url, poolMax = 10 }: DbOptions): Db {
 const MIGRATIONS_SCHEMA = 'public';
 
 export async function migrateLatest(db: Db): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource, schemaName: MIGRATIONS_SCHEMA })) as [number, string[]];
+  const [, applied] = (await db.migrate.latest({ migrationSource, schemaName: MIGRATIONS_SCHEMA })) as [
+    number,
+    string[],
+  ];
   return applied;
 }

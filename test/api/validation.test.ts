@@ -184,6 +184,20 @@ describe('when Temporal is unreachable', () => {
     expect(response.body.detail).not.toMatch(/postgres/);
   });
 
+  it('answers 503 problem to reads when Postgres is unreachable too', async () => {
+    const down = createApp({
+      client: unreachable.client,
+      db: unreachable.db,
+      logger: silentLogger,
+      config: { deliveryDelaySeconds: 1 },
+    });
+    for (const path of ['/orders', `/orders/${randomUUID()}`, `/orders/${randomUUID()}/status`]) {
+      const response = await request(down).get(path);
+      expectProblem(response, 503);
+      expect(response.body.detail).toMatch(/postgres/);
+    }
+  });
+
   it('answers 503 on /readyz naming both when Postgres is unreachable too', async () => {
     const down = createApp({
       client: unreachable.client,

@@ -98,7 +98,7 @@ export function openApiDocument(): JsonSchema {
             '409': problem('The Idempotency-Key was used with a different body'),
             '413': problem('Body over 64 kB'),
             '415': problem('Body is not JSON'),
-            '503': problem('Temporal is not reachable, or did not record the order in time; retry with the key'),
+            '503': problem('Temporal or Postgres is not reachable, or the order was not recorded in time; retry'),
           },
         },
         get: {
@@ -107,6 +107,7 @@ export function openApiDocument(): JsonSchema {
           responses: {
             '200': json('OrderList', 'A page of orders; `nextCursor` is null on the last page'),
             '400': problem('A bad state, customerId, limit or cursor'),
+            '503': problem('Postgres is not reachable'),
           },
         },
       },
@@ -114,14 +115,22 @@ export function openApiDocument(): JsonSchema {
         get: {
           summary: 'One order with its history',
           parameters: [orderId],
-          responses: { '200': json('Order', 'The order'), '404': problem('No such order (or a malformed id)') },
+          responses: {
+            '200': json('Order', 'The order'),
+            '404': problem('No such order (or a malformed id)'),
+            '503': problem('Postgres is not reachable'),
+          },
         },
       },
       '/orders/{id}/status': {
         get: {
           summary: "An order's current state",
           parameters: [orderId],
-          responses: { '200': json('OrderStatus', 'The state'), '404': problem('No such order') },
+          responses: {
+            '200': json('OrderStatus', 'The state'),
+            '404': problem('No such order'),
+            '503': problem('Postgres is not reachable'),
+          },
         },
       },
       '/orders/{id}/cancel': {
@@ -136,7 +145,7 @@ export function openApiDocument(): JsonSchema {
             '404': problem('No such order'),
             '409': problem('Delivered: it can no longer be cancelled'),
             '415': problem('Body is not JSON'),
-            '503': problem('Temporal is not reachable'),
+            '503': problem('Temporal or Postgres is not reachable'),
           },
         },
       },
