@@ -9,7 +9,7 @@ export function encodeCursor({ createdAt, id }: ListPosition): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): ListPosition | undefined {
+function decodeCursor(cursor: string): ListPosition | undefined {
   try {
     const parsed = positionSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return parsed.success ? { createdAt: parsed.data[0], id: parsed.data[1] } : undefined;

@@ -57,7 +57,7 @@ function clientProblem(error: unknown): Problem | undefined {
   const body = typeof type === 'string' ? bodyProblems[type] : undefined;
   if (body) return new HttpProblem(body.status, body.detail).problem;
   // The router cannot decode a path such as /orders/%zz: such a path names no resource.
-  if (error instanceof URIError) return notFound('the path is not a valid URL path').problem;
+  if ((error as { name?: unknown }).name === 'URIError') return notFound('the path is not a valid URL path').problem;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new HttpProblem(status, STATUS_CODES[status] ?? 'the request was refused').problem;
   }

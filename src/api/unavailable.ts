@@ -21,9 +21,19 @@ const postgresUnavailableCodes = new Set([
   '53300',
 ]);
 
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let current = error; current instanceof Error && chain.length < 10; current = current.cause) chain.push(current);
+interface ErrorLike {
+  name?: unknown;
+  code?: unknown;
+  cause?: unknown;
+}
+
+// Duck-typed rather than `instanceof Error`: errors from Node's sockets may come from another realm (e.g. under jest).
+function causes(error: unknown): ErrorLike[] {
+  const chain: ErrorLike[] = [];
+  for (let current = error; typeof current === 'object' && current !== null && chain.length < 10;) {
+    chain.push(current);
+    current = (current as ErrorLike).cause;
+  }
   return chain;
 }
 
@@ -36,11 +46,8 @@ export function isTemporalUnavailable(error: unknown): boolean {
 }
 
 export function isPostgresUnavailable(error: unknown): boolean {
-  return causes(error).some((cause) => {
-    if (!(cause instanceof Error)) return false;
-    // knex gives up waiting for a pooled connection (acquireConnectionTimeout).
-    if (cause.name === 'KnexTimeoutError') return true;
-    const { code } = cause as { code?: unknown };
-    return typeof code === 'string' && postgresUnavailableCodes.has(code);
-  });
+  return causes(error).some(
+    // KnexTimeoutError: knex gave up waiting for a pooled connection (acquireConnectionTimeout).
+    ({ name, code }) => name === 'KnexTimeoutError' || (typeof code === 'string' && postgresUnavailableCodes.has(code)),
+  );
 }

@@ -13,9 +13,9 @@ function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
   });
 }
 
-export type RequestPart = 'body' | 'query' | 'headers';
+type RequestPart = 'body' | 'query' | 'headers';
 
-export function invalidRequest(part: RequestPart, errors: FieldError[]): HttpProblem {
+function invalidRequest(part: RequestPart, errors: FieldError[]): HttpProblem {
   return new HttpProblem(400, `the request ${part} is invalid: see errors`, {
     type: '/problems/invalid-request',
     title: 'Invalid request',

@@ -88,10 +88,14 @@ export async function startApiStack({ gatewayDelayMs = 0 } = {}): Promise<ApiSta
       client,
       app: (config) => createApp({ client, db: database.db, config, logger: silentLogger }),
       waitForState: (app, id, state) =>
-        eventually(`order ${id} to be ${state}`, async () => {
-          const order = asOrder(await request(app).get(`/orders/${id}`).expect(200));
-          return order.state === state ? order : undefined;
-        }),
+        eventually(
+          `order ${id} to be ${state}`,
+          async () => {
+            const order = asOrder(await request(app).get(`/orders/${id}`).expect(200));
+            return order.state === state ? order : undefined;
+          },
+          { timeoutMs: 30_000 },
+        ),
       stop: () => cleanup.run(),
     };
   } catch (error) {

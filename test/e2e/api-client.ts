@@ -23,6 +23,14 @@ export interface CreateOrderBody {
   paymentToken?: string;
 }
 
+export interface RetriedCreate {
+  order: OrderView;
+  /** Requests sent, the successful one included. */
+  attempts: number;
+  /** How many of them were answered 503 or got no answer at all. */
+  failedAttempts: number;
+}
+
 export type CancelAnswer = { status: number; order: OrderView | undefined };
 
 export class UnexpectedAnswerError extends Error {
@@ -69,6 +77,34 @@ export class ApiClient {
     const answer = await this.postJson('/orders', body, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {});
     if (answer.status !== 201) throw new UnexpectedAnswerError('POST /orders', answer);
     return orderSchema.parse(JSON.parse(answer.text));
+  }
+
+  /**
+   * POST /orders as a careful client does it: with an Idempotency-Key, retried after a 503 or a lost connection
+   * until `deadline` (epoch ms), so a create that may or may not have happened is safe to repeat.
+   */
+  async createOrderRetrying(body: CreateOrderBody, idempotencyKey: string, deadline: number): Promise<RetriedCreate> {
+    let attempts = 0;
+    let backoffMs = 100;
+    for (;;) {
+      attempts += 1;
+      const answer = await this.postJson('/orders', body, { 'idempotency-key': idempotencyKey }).catch(
+        (error: Error) => error,
+      );
+      if (!(answer instanceof Error) && answer.status === 201) {
+        return { order: orderSchema.parse(JSON.parse(answer.text)), attempts, failedAttempts: attempts - 1 };
+      }
+      const retryable = answer instanceof Error || answer.status === 503;
+      if (!retryable || Date.now() + backoffMs > deadline) {
+        throw answer instanceof Error
+          ? new Error(
+              `POST /orders (key ${idempotencyKey}) got no answer after ${attempts} attempts: ${answer.message}`,
+            )
+          : new UnexpectedAnswerError(`POST /orders (key ${idempotencyKey}, attempt ${attempts})`, answer);
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 1_000);
+    }
   }
 
   async getOrder(id: string): Promise<OrderView | undefined> {

@@ -15,6 +15,8 @@ import {
 } from '../../src/domain';
 import { eventually } from '../support/poll';
 import type { ApiClient } from './api-client';
+import type { GatewayCall } from './gateway-calls';
+import type { Stack } from './stack';
 import { mapConcurrent } from './workload';
 
 interface OrderRow {
@@ -51,6 +53,8 @@ export interface AuditScope {
   orderIds: readonly string[];
   /** Every row of these customers is audited too: one nobody was told about is an unexpected (duplicate) order. */
   customerIds: readonly string[];
+  /** The payments worker's calls to the gateway, by workflow id. */
+  gatewayCalls: Map<string, GatewayCall[]>;
   /** How long workflows may still take to close (cancel rejections are recorded after the final state). */
   settleTimeoutMs?: number;
 }
@@ -61,6 +65,9 @@ export interface AuditReport {
   cancelReasons: Partial<Record<string, number>>;
   payments: Partial<Record<PaymentStatus, number>>;
   refunds: number;
+  /** Charges the gateway confirmed, and charge requests sent to it (retries included). */
+  gatewayCharges: number;
+  gatewayChargeRequests: number;
   cancelRejections: number;
   /** Orders a client was given that Postgres does not have. */
   lost: string[];
@@ -136,6 +143,46 @@ function checkPayment(row: OrderRow, events: EventRow[], payments: PaymentRow[],
   }
 }
 
+/**
+ * What the gateway was asked. A charge that went through, or one whose caller died before the answer, may have taken
+ * money; a retry of it under another payment id (the key a gateway recognises a repeat by) may take it again.
+ */
+function checkGatewayCalls(
+  row: OrderRow,
+  payment: PaymentRow | undefined,
+  calls: GatewayCall[],
+  report: AuditReport,
+): void {
+  const charges = calls.filter((c) => c.call === 'charge');
+  const answers = new Map<string, GatewayCall['outcome']>(
+    charges.filter((c) => c.outcome !== 'requested').map((c) => [c.paymentId, c.outcome]),
+  );
+  const chargeIds = [...new Set(charges.map((c) => c.paymentId))];
+  const mayHaveCharged = chargeIds.filter((id) => !answers.has(id) || answers.get(id) === 'confirmed');
+  const confirmed = charges.filter((c) => c.outcome === 'confirmed').length;
+  if (confirmed > 1) report.duplicates.push(`order ${row.id}: the gateway confirmed ${confirmed} charges`);
+  else if (mayHaveCharged.length > 1) {
+    const unanswered = mayHaveCharged.filter((id) => !answers.has(id));
+    report.duplicates.push(
+      `order ${row.id}: charged under ${mayHaveCharged.length} payment ids (${mayHaveCharged.join(', ')}); ` +
+        `${unanswered.join(', ')} got no answer (its caller died), then a retry charged under a new id`,
+    );
+  }
+  const refundReferences = new Set(calls.filter((c) => c.call === 'refund').map((c) => c.paymentId));
+  if (refundReferences.size > 1) report.duplicates.push(`order ${row.id}: refunds of ${refundReferences.size} charges`);
+  const problem = (what: string) => void report.problems.push(`order ${row.id} (${row.state}): ${what}`);
+  if (payment && chargeIds.length > 0 && !chargeIds.includes(payment.payment_id)) {
+    problem(`payment ${payment.payment_id} is not one the gateway was asked to charge (${chargeIds.join(', ')})`);
+  }
+  if (confirmed > 0 && payment && !['confirmed', 'refunded'].includes(payment.status)) {
+    problem(`the gateway confirmed a charge, but the payment is ${payment.status}: money taken and not refunded`);
+  }
+  const refunded = calls.some((c) => c.call === 'refund' && c.outcome === 'refunded');
+  if (refunded !== (payment?.status === 'refunded')) {
+    problem(`gateway refund ${refunded ? 'done' : 'never done'}, payment ${payment?.status ?? 'missing'}`);
+  }
+}
+
 async function checkViews(scope: AuditScope, row: OrderRow, report: AuditReport): Promise<void> {
   const problem = (what: string) => void report.problems.push(`order ${row.id}: ${what}`);
   const handle = scope.client.workflow.getHandle(orderWorkflowId(row.id));
@@ -173,6 +220,16 @@ async function checkViews(scope: AuditScope, row: OrderRow, report: AuditReport)
   if (!isDeepStrictEqual(status, { id: row.id, state: row.state })) problem(`GET /status answers ${statusAnswer.text}`);
 }
 
+/** The audit of a scenario's orders (and of every row of its customers) on a running stack. */
+export async function auditStack(
+  stack: Stack,
+  api: ApiClient,
+  { orderIds, customerIds }: Pick<AuditScope, 'orderIds' | 'customerIds'>,
+): Promise<AuditReport> {
+  const gatewayCalls = await stack.gatewayCalls();
+  return auditOrders({ api, client: stack.client, db: stack.db, gatewayCalls, orderIds, customerIds });
+}
+
 export async function auditOrders(scope: AuditScope): Promise<AuditReport> {
   const known = new Set(scope.orderIds);
   const rows: OrderRow[] = await scope
@@ -190,6 +247,8 @@ export async function auditOrders(scope: AuditScope): Promise<AuditReport> {
     cancelReasons: count(rows.flatMap((row) => (row.cancel_reason ? [row.cancel_reason] : []))),
     payments: count(payments.map((payment) => payment.status)),
     refunds: payments.filter((payment) => payment.status === 'refunded').length,
+    gatewayCharges: 0,
+    gatewayChargeRequests: 0,
     cancelRejections: events.filter((e) => e.event === 'cancel_rejected').length,
     lost: [...known].filter((id) => !found.has(id)),
     unexpected: ids.filter((id) => !known.has(id)),
@@ -200,12 +259,12 @@ export async function auditOrders(scope: AuditScope): Promise<AuditReport> {
     const own = events.filter((e) => e.order_id === row.id);
     if (!isFinal(row.state)) report.problems.push(`order ${row.id}: still ${row.state}`);
     checkHistory(row, own, report);
-    checkPayment(
-      row,
-      own,
-      payments.filter((p) => p.order_id === row.id),
-      report,
-    );
+    const payment = payments.filter((p) => p.order_id === row.id);
+    checkPayment(row, own, payment, report);
+    const calls = scope.gatewayCalls.get(orderWorkflowId(row.id)) ?? [];
+    report.gatewayCharges += calls.filter((c) => c.call === 'charge' && c.outcome === 'confirmed').length;
+    report.gatewayChargeRequests += calls.filter((c) => c.call === 'charge' && c.outcome === 'requested').length;
+    checkGatewayCalls(row, payment[0], calls, report);
     await checkViews(scope, row, report);
   });
   return report;

@@ -134,7 +134,9 @@ const badContentTypes: HostileRequest[] = [
   ),
   text('XML', '<order><customerId>c-1</customerId></order>', 415, 'application/xml'),
   text('no Content-Type at all', JSON.stringify(valid), 415),
-  text('UTF-16 JSON', JSON.stringify(valid), 415, 'application/json; charset=utf-16'),
+  // UTF-16 decodes to garbage (400) and Latin-1 is refused outright (415): SPEC §3 pins neither.
+  text('JSON declared as UTF-16', JSON.stringify(valid), '4xx', 'application/json; charset=utf-16'),
+  text('JSON declared as Latin-1', JSON.stringify(valid), '4xx', 'application/json; charset=latin1'),
   {
     ...text('gzip that is not gzip', JSON.stringify(valid), '4xx', 'application/json'),
     headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },

@@ -20,9 +20,20 @@ export class LogFile {
     this.stream.write(`----- ${new Date().toISOString()} harness: ${event} -----\n`);
   }
 
-  async tail(lines = 40): Promise<string> {
+  /** Resolves once everything written so far is in the file. */
+  flushed(): Promise<void> {
+    return new Promise((resolve) => this.stream.write('', () => resolve()));
+  }
+
+  /** The last lines, each cut to `width` characters (request logs carry every header). */
+  async tail(lines = 15, width = 300): Promise<string> {
     const text = await readFile(this.path, 'utf8').catch(() => '');
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
+    return text
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((line) => (line.length > width ? `${line.slice(0, width)}…` : line))
+      .join('\n');
   }
 
   close(): Promise<void> {

@@ -8,6 +8,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { createDatabase } from '../../src/tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
+import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { freePort } from '../support/ports';
 import { ManagedService } from './service';
 import { findTemporalCli, TemporalDevServer } from './temporal-server';
@@ -30,6 +31,8 @@ export interface Stack {
   /** The test's own view of the `orders` database. */
   db: Db;
   logDir: string;
+  /** Every call the payments worker made to the mock gateway, by workflow id. */
+  gatewayCalls(): Promise<Map<string, GatewayCall[]>>;
   /** Exits of a product process that no scenario caused. */
   unexpectedExits(): string[];
   /** Where each process logged, with the end of each log. */
@@ -111,9 +114,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
     WORKFLOW_BUNDLE_PATH: bundlePath,
     ...envs.ordersWorker,
   });
+  // The product's payments worker with its gateway calls on record, so the audit can count charges.
   const paymentsWorker = service(
     'payments-worker',
-    'src/workers/payments/main.ts',
+    'test/e2e/recording-payments-worker.ts',
     'worker started',
     envs.paymentsWorker,
   );
@@ -171,6 +175,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
       client,
       db,
       logDir,
+      gatewayCalls: async () => {
+        await paymentsWorker.log.flushed();
+        return readGatewayCalls(paymentsWorker.log.path);
+      },
       unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
       logReport: async () => {
         const logs = await Promise.all(

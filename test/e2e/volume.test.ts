@@ -1,6 +1,6 @@
 // Volume: hundreds of concurrent orders all settle correctly, and a burst of hostile input changes nothing.
 import { ApiClient } from './api-client';
-import { auditOrders, findings } from './audit';
+import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
 import { hostileRequests } from './hostile-requests';
 import { startStack, withLogsOnFailure, type Stack } from './stack';
@@ -31,19 +31,13 @@ it('settles 500 concurrent orders, each delivered or cancelled, with about half 
     const started = Date.now();
     const customer = scenarioCustomer('volume');
     const bodies = Array.from({ length: ORDERS }, (_, i) => orderBody(customer, 'tok_visa', i));
-    const orders = await createOrders(api, bodies, CLIENT_CONCURRENCY);
+    const { orders, retriedCreates } = await createOrders(api, bodies, { concurrency: CLIENT_CONCURRENCY });
     const createdMs = Date.now() - started;
     const ids = orders.map((order) => order.id);
     await waitUntilAllFinal(stack.db, ids, 150_000);
     const settledMs = Date.now() - started;
 
-    const report = await auditOrders({
-      api,
-      client: stack.client,
-      db: stack.db,
-      orderIds: ids,
-      customerIds: [customer],
-    });
+    const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
     const delivered = report.finalStates.delivered ?? 0;
     const approvalShare = delivered / ORDERS;
     figures.record(
@@ -52,10 +46,12 @@ it('settles 500 concurrent orders, each delivered or cancelled, with about half 
         durationMs: Date.now() - started,
         extra: {
           created_in: `${(createdMs / 1000).toFixed(1)}s`,
+          creates_retried_after_503: retriedCreates,
           all_final_in: `${(settledMs / 1000).toFixed(1)}s`,
           delivered,
           cancelled: report.finalStates.cancelled ?? 0,
           approval_share: approvalShare.toFixed(3),
+          gateway_charges: report.gatewayCharges,
         },
       }),
     );

@@ -43,12 +43,27 @@ export function orderBody(customerId: string, paymentToken: string, index = 0): 
   };
 }
 
-export function createOrders(
+export interface CreatedOrders {
+  orders: OrderView[];
+  /** Creates answered 503 (or not at all) before a retry with the same Idempotency-Key succeeded. */
+  retriedCreates: number;
+}
+
+/** Creates one order per body, each with an Idempotency-Key of its own and retried like a careful client would. */
+export async function createOrders(
   api: ApiClient,
   bodies: readonly CreateOrderBody[],
-  concurrency: number,
-): Promise<OrderView[]> {
-  return mapConcurrent(bodies, concurrency, (body) => api.createOrder(body));
+  { concurrency, timeoutMs = 120_000 }: { concurrency: number; timeoutMs?: number },
+): Promise<CreatedOrders> {
+  const deadline = Date.now() + timeoutMs;
+  const batch = randomUUID();
+  const created = await mapConcurrent(bodies, concurrency, (body, index) =>
+    api.createOrderRetrying(body, `${batch}-${index}`, deadline),
+  );
+  return {
+    orders: created.map((c) => c.order),
+    retriedCreates: created.reduce((sum, c) => sum + c.failedAttempts, 0),
+  };
 }
 
 export async function statesOf(db: Db, ids: readonly string[]): Promise<Map<string, OrderState>> {

@@ -9,5 +9,3 @@ export const listOrdersQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: cursorSchema.optional(),
 });
-
-export type ListOrdersQuery = z.output<typeof listOrdersQuerySchema>;

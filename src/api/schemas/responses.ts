@@ -5,7 +5,7 @@ import { orderIdSchema, orderItemSchema, orderStates, paymentStatuses, type Orde
 const timestamp = z.iso.datetime();
 const orderState = z.enum(orderStates);
 
-export const historyEntrySchema = z.strictObject({
+const historyEntrySchema = z.strictObject({
   event: z.enum(['transition', 'cancel_rejected']),
   state: orderState,
   at: timestamp,

@@ -1,0 +1,241 @@
+// Baselines measured in the same invocation: the same durable row insert straight into Postgres, an empty workflow
+// started on the same Temporal server, and workflows of one activity each run by an in-process worker.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type InjectedSinks,
+  type WorkflowBundle,
+} from '@temporalio/worker';
+import { createDb, type Db } from '../src/db/knex';
+import { orderAmount } from '../src/domain';
+import { closedLoop, type LoopResult } from './load';
+import { benchCustomer, orderBody } from './orders';
+import type { BaselineActivities, BaselineSinks, emptyWorkflow, oneActivityWorkflow } from './workflows';
+
+export const BASELINE_TASK_QUEUE = 'bench-baseline';
+
+/** Connections of the insert baseline's pool at most: the stack's own pools share Postgres' 100 connections. */
+const MAX_INSERT_POOL = 32;
+
+export interface LoadLevel {
+  concurrency: number;
+  count: number;
+  maxMs: number;
+  onProgress?: (done: number) => void;
+}
+
+/** Built while the stack starts, so the worker itself starts at once. */
+export async function bundleBaselineWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
+}
+
+/** The baseline workflows' worker, in this process, on its own task queue; knows when each workflow finished. */
+export class BaselineWorker {
+  private readonly finished = new Map<string, number>();
+  private running: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly connection: NativeConnection,
+  ) {}
+
+  static async start(address: string, namespace: string, bundle: WorkflowBundle): Promise<BaselineWorker> {
+    // The bench handles Ctrl-C itself (and stops the stack first); the SDK's logs would garble the progress line.
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    const connection = await NativeConnection.connect({ address });
+    let self: BaselineWorker | undefined;
+    const activities: BaselineActivities = { noop: async () => undefined };
+    const sinks: InjectedSinks<BaselineSinks> = {
+      baseline: {
+        finished: {
+          fn: (info) => {
+            self?.finished.set(info.workflowId, Date.now());
+          },
+          callDuringReplay: false,
+        },
+      },
+    };
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: BASELINE_TASK_QUEUE,
+      workflowBundle: bundle,
+      activities,
+      sinks,
+    });
+    self = new BaselineWorker(worker, connection);
+    self.running = worker.run();
+    return self;
+  }
+
+  /** Resolves with the time the last of `ids` finished, or undefined when `timeoutMs` passed first. */
+  async lastFinished(ids: readonly string[], timeoutMs: number, onProgress?: (done: number) => void) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const done = ids.filter((id) => this.finished.has(id));
+      onProgress?.(done.length);
+      if (done.length === ids.length) return Math.max(...ids.map((id) => this.finished.get(id) ?? 0));
+      if (Date.now() > deadline) return undefined;
+      await sleep(100);
+    }
+  }
+
+  finishedCount(ids: readonly string[]): number {
+    return ids.filter((id) => this.finished.has(id)).length;
+  }
+
+  async stop(): Promise<void> {
+    if (this.worker.getState() === 'RUNNING') this.worker.shutdown();
+    await this.running;
+    await this.connection.close();
+  }
+}
+
+/** Starts of the empty workflow (the RPC only), at one concurrency; the worker then runs them to completion. */
+export async function workflowStartBaseline(client: Client, baseline: BaselineWorker, level: LoadLevel) {
+  const ids: string[] = [];
+  const result = await closedLoop({
+    ...level,
+    operation: async () => {
+      const workflowId = `bench-empty-${randomUUID()}`;
+      await client.workflow.start<typeof emptyWorkflow>('emptyWorkflow', {
+        taskQueue: BASELINE_TASK_QUEUE,
+        workflowId,
+      });
+      ids.push(workflowId);
+    },
+  });
+  // Finished before the next step, so their workflow tasks do not weigh on it.
+  await baseline.lastFinished(ids, 60_000);
+  return result;
+}
+
+export interface OneActivityResult {
+  workflows: number;
+  completed: number;
+  /** From the first start to the last completion. */
+  elapsedMs: number;
+}
+
+/** `count` workflows of one activity each, started at `concurrency`, all run to completion. */
+export async function oneActivityBaseline(
+  client: Client,
+  baseline: BaselineWorker,
+  { count, concurrency, timeoutMs, onProgress }: { count: number; concurrency: number; timeoutMs: number; onProgress?: (done: number) => void },
+): Promise<OneActivityResult> {
+  const ids: string[] = [];
+  const started = await closedLoop({
+    concurrency,
+    count,
+    maxMs: timeoutMs,
+    operation: async () => {
+      const workflowId = `bench-one-activity-${randomUUID()}`;
+      await client.workflow.start<typeof oneActivityWorkflow>('oneActivityWorkflow', {
+        taskQueue: BASELINE_TASK_QUEUE,
+        workflowId,
+      });
+      ids.push(workflowId);
+    },
+  });
+  const last = await baseline.lastFinished(ids, timeoutMs, onProgress);
+  return {
+    workflows: ids.length,
+    completed: last === undefined ? baseline.finishedCount(ids) : ids.length,
+    elapsedMs: (last ?? Date.now()) - started.startedAt,
+  };
+}
+
+const SCHEMA = 'bench_baseline';
+
+/** Copies of the orders tables (columns, constraints, indexes, the events' foreign key) in a schema of the bench's. */
+async function createBaselineTables(db: Db): Promise<void> {
+  await db.raw(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await db.raw(`CREATE SCHEMA ${SCHEMA}`);
+  await db.raw(`CREATE TABLE ${SCHEMA}.orders (LIKE orders.orders INCLUDING ALL)`);
+  await db.raw(`CREATE TABLE ${SCHEMA}.order_events (LIKE orders.order_events INCLUDING ALL)`);
+  // LIKE copies the id default, which would draw from the product's own sequence.
+  await db.raw(`CREATE SEQUENCE ${SCHEMA}.order_events_id_seq OWNED BY ${SCHEMA}.order_events.id`);
+  await db.raw(
+    `ALTER TABLE ${SCHEMA}.order_events ALTER COLUMN id SET DEFAULT nextval('${SCHEMA}.order_events_id_seq')`,
+  );
+  await db.raw(
+    `ALTER TABLE ${SCHEMA}.order_events ADD FOREIGN KEY (order_id) REFERENCES ${SCHEMA}.orders (id)`,
+  );
+}
+
+/**
+ * The insert `recordOrderCreated` makes (order row and its first event, one transaction, the same statements through
+ * the same library), straight into the same Postgres: the ceiling of a durable create on this machine.
+ */
+export class InsertBaseline {
+  private constructor(
+    private readonly databaseUrl: string,
+    private readonly admin: Db,
+    private readonly runId: string,
+  ) {}
+
+  static async prepare(databaseUrl: string, runId: string): Promise<InsertBaseline> {
+    const admin = createDb({ url: databaseUrl, poolMax: 1 });
+    await createBaselineTables(admin);
+    return new InsertBaseline(databaseUrl, admin, runId);
+  }
+
+  async run(level: LoadLevel): Promise<LoopResult> {
+    const db = createDb({ url: this.databaseUrl, poolMax: Math.min(level.concurrency, MAX_INSERT_POOL) });
+    const customerId = benchCustomer(`insert-c${level.concurrency}`, this.runId);
+    try {
+      return await closedLoop({ ...level, operation: (index) => insertOrder(db, customerId, index) });
+    } finally {
+      await db.destroy();
+    }
+  }
+
+  /** Drops the bench's tables: nothing of the baseline stays in the database. */
+  async close(): Promise<void> {
+    await this.admin.raw(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => undefined);
+    await this.admin.destroy();
+  }
+}
+
+async function insertOrder(db: Db, customerId: string, index: number): Promise<void> {
+  const body = orderBody(customerId, index);
+  const id = randomUUID();
+  const at = new Date().toISOString();
+  await db.transaction(async (trx) => {
+    const inserted = await trx(`${SCHEMA}.orders`)
+      .insert({
+        id,
+        customer_id: body.customerId,
+        currency: body.currency,
+        items: JSON.stringify(body.items),
+        amount: orderAmount(body.items),
+        state: 'created',
+        cancel_reason: null,
+        payment_status: 'pending',
+        payment_id: null,
+        idempotency_key: null,
+        request_fingerprint: null,
+        created_at: at,
+        updated_at: at,
+      })
+      .onConflict('id')
+      .ignore()
+      .returning('id');
+    if (inserted.length === 0) return;
+    await trx(`${SCHEMA}.order_events`).insert({
+      order_id: id,
+      event: 'transition',
+      from_state: null,
+      to_state: 'created',
+      reason: null,
+      dedupe_key: 'transition:created',
+      at,
+    });
+  });
+}

@@ -1,0 +1,91 @@
+// Orders as the bench makes them: through the API (as clients do) or started straight on Temporal with a chosen
+// delivery delay (as README's `temporal workflow start` example does), and counted by state in Postgres.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../src/db/knex';
+import {
+  isFinal,
+  ORDERS_TASK_QUEUE,
+  orderWorkflowId,
+  orderWorkflowType,
+  type CreateOrderRequest,
+  type OrderState,
+} from '../src/domain';
+import type { orderWorkflow } from '../src/workflows/order';
+import { OperationError, postJson } from './load';
+
+/** Every order the bench makes is paid with the always-approved token, so each one goes all the way to delivered. */
+export function orderBody(customerId: string, index: number): CreateOrderRequest {
+  return {
+    customerId,
+    items: [
+      { sku: 'FUEL-95', quantity: 1 + (index % 5), unitPrice: 1050 },
+      { sku: `SNACK-${index % 7}`, quantity: 1, unitPrice: 250 },
+    ],
+    currency: 'MYR',
+    paymentToken: 'tok_approve',
+  };
+}
+
+/** POST /orders; the new order's id. Anything but 201 is a failure of its own kind (`HTTP 503`). */
+export async function createOrderViaApi(apiUrl: string, body: CreateOrderRequest): Promise<string> {
+  const answer = await postJson(`${apiUrl}/orders`, body);
+  if (answer.status !== 201) throw new OperationError(`HTTP ${answer.status}`);
+  return (JSON.parse(answer.body) as { id: string }).id;
+}
+
+/** The order's workflow started directly, with its own delivery delay (the API fixes one per process). */
+export async function startOrderWorkflow(
+  client: Client,
+  body: CreateOrderRequest,
+  deliveryDelaySeconds: number,
+): Promise<string> {
+  const id = randomUUID();
+  await client.workflow.start<typeof orderWorkflow>(orderWorkflowType, {
+    taskQueue: ORDERS_TASK_QUEUE,
+    workflowId: orderWorkflowId(id),
+    args: [{ order: { ...body, id }, deliveryDelaySeconds }],
+  });
+  return id;
+}
+
+/** A customer id per measurement, so each one counts only its own orders. */
+export function benchCustomer(measurement: string, runId: string): string {
+  return `bench-${measurement}-${runId}`;
+}
+
+export type StateCounts = Record<OrderState, number>;
+
+export async function stateCounts(db: Db, customerId: string): Promise<StateCounts> {
+  const rows: { state: OrderState; n: string | number }[] = await db('orders.orders')
+    .where({ customer_id: customerId })
+    .groupBy('state')
+    .select('state', db.raw('count(*) as n'));
+  const counts: StateCounts = { created: 0, confirmed: 0, delivered: 0, cancelled: 0 };
+  for (const row of rows) counts[row.state] = Number(row.n);
+  return counts;
+}
+
+export function openCount(counts: StateCounts): number {
+  return (Object.entries(counts) as [OrderState, number][])
+    .filter(([state]) => !isFinal(state))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
+
+/** Polls until `done(counts)`; false when the timeout came first. */
+export async function waitForCounts(
+  db: Db,
+  customerId: string,
+  done: (counts: StateCounts) => boolean,
+  { timeoutMs, onPoll }: { timeoutMs: number; onPoll?: (counts: StateCounts) => void },
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await stateCounts(db, customerId);
+    onPoll?.(counts);
+    if (done(counts)) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(250);
+  }
+}

@@ -1,0 +1,81 @@
+// The system under test: the full stack the bench starts itself (test/e2e/stack.ts), or one already running whose
+// addresses were given. Only a stack of its own can be restarted, killed and measured per process.
+import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { createDb, type Db } from '../src/db/knex';
+import { startStack } from '../test/e2e/stack';
+
+/** The orders worker as the bench controls it: a crash, a start with other settings. */
+export interface WorkerControl {
+  kill(): Promise<void>;
+  /** Resolves with the milliseconds until the worker said it was started. */
+  start(env?: NodeJS.ProcessEnv): Promise<number>;
+  restart(env?: NodeJS.ProcessEnv): Promise<number>;
+}
+
+export interface BenchTarget {
+  kind: 'embedded' | 'external';
+  apiUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  databaseUrl: string;
+  client: Client;
+  /** The bench's own small pool for polling states; measurements that need more open their own. */
+  db: Db;
+  /** Only when the bench started the stack. */
+  ordersWorker?: WorkerControl;
+  /** Where the stack's processes log (embedded only). */
+  logDir?: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Delivery delay the API gives each new order (the lifecycle measurement's 1 s). */
+  deliveryDelaySeconds: number;
+  /** Product settings for every service (`--env KEY=VALUE`), e.g. WORKER_WORKFLOW_CACHE_SIZE, DB_POOL_MAX. */
+  serviceEnv: Record<string, string>;
+}
+
+export async function startEmbeddedTarget({ deliveryDelaySeconds, serviceEnv }: EmbeddedOptions): Promise<BenchTarget> {
+  const stack = await startStack('bench', {
+    ordersWorker: { ...serviceEnv },
+    // Approval 1.0: every order takes the whole path to delivered (the bench also pays with tok_approve).
+    paymentsWorker: { PAYMENT_APPROVAL_RATE: '1', ...serviceEnv },
+    api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
+  });
+  const connection: Knex.Config['connection'] = stack.db.client.config.connection;
+  if (typeof connection !== 'string') throw new Error('the stack database handle has no connection string');
+  return {
+    kind: 'embedded',
+    apiUrl: stack.apiUrl,
+    temporalAddress: stack.temporal.address,
+    namespace: 'default',
+    databaseUrl: connection,
+    client: stack.client,
+    db: stack.db,
+    ordersWorker: stack.ordersWorker,
+    logDir: stack.logDir,
+    stop: () => stack.stop(),
+  };
+}
+
+export interface ExternalAddresses {
+  apiUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  databaseUrl: string;
+}
+
+export async function connectExternalTarget(addresses: ExternalAddresses): Promise<BenchTarget> {
+  const connection = await Connection.connect({ address: addresses.temporalAddress });
+  const db = createDb({ url: addresses.databaseUrl, poolMax: 4 });
+  return {
+    kind: 'external',
+    ...addresses,
+    client: new Client({ connection, namespace: addresses.namespace }),
+    db,
+    stop: async () => {
+      await Promise.all([connection.close(), db.destroy()]);
+    },
+  };
+}

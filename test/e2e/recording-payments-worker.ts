@@ -1,0 +1,57 @@
+// Entry point of the e2e stack's payments worker: the product's payment activities, worker life cycle and mock
+// gateway, with every gateway call also written to the log as a `GATEWAY {json}` line. The mock keeps no record of
+// what it charged; this record is how the suite proves that no order was charged twice.
+import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import { createMockGateway, type PaymentGateway } from '../../src/activities/gateway';
+import { createPaymentActivities } from '../../src/activities/payments';
+import { PAYMENTS_TASK_QUEUE } from '../../src/domain';
+import { runWorkerProcess } from '../../src/workers/run';
+import type { GatewayCall } from './gateway-calls';
+
+function record(call: Omit<GatewayCall, 'workflowId' | 'attempt'>): void {
+  const { workflowExecution, attempt } = Context.current().info;
+  const line: GatewayCall = { ...call, workflowId: workflowExecution?.workflowId ?? '(none)', attempt };
+  console.log(`GATEWAY ${JSON.stringify(line)}`);
+}
+
+function recording(gateway: PaymentGateway): PaymentGateway {
+  return {
+    async charge(charge) {
+      record({ call: 'charge', paymentId: charge.paymentId, outcome: 'requested' });
+      const result = await gateway.charge(charge).catch((error: unknown) => {
+        record({ call: 'charge', paymentId: charge.paymentId, outcome: 'failed' });
+        throw error;
+      });
+      record({ call: 'charge', paymentId: charge.paymentId, outcome: result.outcome });
+      return result;
+    },
+    async refund(refund) {
+      record({ call: 'refund', paymentId: refund.reference, outcome: 'requested' });
+      await gateway.refund(refund);
+      record({ call: 'refund', paymentId: refund.reference, outcome: 'refunded' });
+    },
+  };
+}
+
+void runWorkerProcess('payments-worker', ({ config, connection, db }) =>
+  Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: PAYMENTS_TASK_QUEUE,
+    activities: createPaymentActivities({
+      db,
+      gateway: recording(
+        createMockGateway({
+          approvalRate: config.PAYMENT_APPROVAL_RATE,
+          failureRate: config.PAYMENT_FAILURE_RATE,
+          delayMs: config.PAYMENT_GATEWAY_DELAY_MS,
+        }),
+      ),
+    }),
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+  }),
+).catch((error: unknown) => {
+  console.error('payments-worker failed:', error);
+  process.exit(1);
+});
