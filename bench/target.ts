@@ -43,20 +43,27 @@ export async function startEmbeddedTarget({ deliveryDelaySeconds, serviceEnv }: 
     paymentsWorker: { PAYMENT_APPROVAL_RATE: '1', ...serviceEnv },
     api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
   });
-  const connection: Knex.Config['connection'] = stack.db.client.config.connection;
-  if (typeof connection !== 'string') throw new Error('the stack database handle has no connection string');
   return {
     kind: 'embedded',
     apiUrl: stack.apiUrl,
     temporalAddress: stack.temporal.address,
     namespace: 'default',
-    databaseUrl: connection,
+    databaseUrl: connectionUrl(stack.db.client.config.connection),
     client: stack.client,
     db: stack.db,
     ordersWorker: stack.ordersWorker,
     logDir: stack.logDir,
     stop: () => stack.stop(),
   };
+}
+
+/** The stack does not name its database URL; its handle's (parsed) connection settings do. */
+function connectionUrl(connection: Knex.Config['connection']): string {
+  if (typeof connection === 'string') return connection;
+  const settings = connection as Knex.PgConnectionConfig | undefined;
+  if (!settings?.host || !settings.port || !settings.database) throw new Error('cannot tell the stack database URL');
+  const auth = `${encodeURIComponent(settings.user ?? 'postgres')}:${encodeURIComponent(String(settings.password ?? ''))}`;
+  return `postgres://${auth}@${settings.host}:${settings.port}/${encodeURIComponent(settings.database)}`;
 }
 
 export interface ExternalAddresses {

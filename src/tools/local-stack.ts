@@ -47,7 +47,8 @@ export async function startLocalTemporal({
     port: LOCAL_TEMPORAL_PORT,
     uiPort: LOCAL_TEMPORAL_UI_PORT,
     dbFile: join(root, '.data', 'temporal.db'),
-    logLevel: 'warn',
+    // Its shutdown warnings (pollers losing their connection) would bury the services' own lines.
+    logLevel: 'error',
     log,
   });
   log(`Temporal ready at ${server.address}, Web UI ${server.uiUrl} (state in .data/temporal.db)`);

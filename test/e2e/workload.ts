@@ -105,3 +105,20 @@ export function waitUntilCount(db: Db, ids: readonly string[], state: OrderState
 export function downtime(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** When each order made its move into `state`, from its recorded history (epoch ms). */
+export async function transitionTimes(db: Db, ids: readonly string[], state: OrderState): Promise<Map<string, number>> {
+  const rows: { order_id: string; at: Date }[] = await db('orders.order_events')
+    .whereIn('order_id', ids)
+    .where({ event: 'transition', to_state: state })
+    .select('order_id', 'at');
+  return new Map(rows.map((row) => [row.order_id, row.at.getTime()]));
+}
+
+/** Transactions held open in the orders database: payments hold theirs across the gateway call. */
+export async function openTransactions(db: Db): Promise<number> {
+  const [row] = await db('pg_stat_activity')
+    .where({ datname: 'orders', state: 'idle in transaction' })
+    .count<{ n: string }[]>({ n: '*' });
+  return Number(row.n);
+}

@@ -1,0 +1,262 @@
+// The bench's figures: one object (written as JSON under bench/results/) and the aligned tables printed on stdout.
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { OneActivityResult } from './baselines';
+import type { OpenOrdersResult } from './footprint';
+import type { BacklogPoint } from './lifecycle';
+import type { RecoveryResult } from './recovery';
+import type { PhaseFootprint } from './sampler';
+import { MiB, round, type Distribution } from './stats';
+import type { TimerAccuracy } from './timers';
+
+export interface Throughput {
+  completed: number;
+  failed: number;
+  failures: Record<string, number>;
+  perSecond: number;
+  latencyMs: Distribution;
+}
+
+export interface CreateFigures extends Throughput {
+  concurrency: number;
+  /** Last answer → every order of the level final (their deliveries), milliseconds. */
+  drainMs: number | undefined;
+  insertBaseline: Throughput;
+  workflowStartBaseline: Throughput;
+}
+
+export interface LifecycleFigures {
+  concurrency: number;
+  deliveryDelayMs: number;
+  loadMs: number;
+  orders: number;
+  failed: number;
+  failures: Record<string, number>;
+  createdPerSecond: number;
+  sustainedDeliveredPerSecond: number;
+  endToEndPerSecond: number;
+  createLatencyMs: Distribution;
+  backlog: BacklogPoint[];
+  drainMs: number | undefined;
+  baseline: OneActivityResult & { perSecond: number };
+}
+
+export interface BenchReport {
+  meta: {
+    startedAt: string;
+    finishedAt: string;
+    plan: 'quick' | 'default';
+    commit: string;
+    node: string;
+    cpus: number;
+    /** 1-minute load average when the run started and ended: the machine may be shared. */
+    loadAverage: { start: number; end: number };
+    target: 'embedded' | 'external';
+    /** Product settings given to every service (`--env`). */
+    serviceEnv: Record<string, string>;
+    notes: string[];
+  };
+  create: CreateFigures[];
+  lifecycle?: LifecycleFigures;
+  timers?: TimerAccuracy;
+  footprint: {
+    /** RSS of each process once the stack was up, before any load. */
+    idleRssBytes: Record<string, number>;
+    phases: readonly PhaseFootprint[];
+    openOrders?: OpenOrdersResult;
+  };
+  recovery?: RecoveryResult;
+}
+
+type Cell = string | number | undefined;
+
+const fmt = (value: number | undefined, digits = 0): string =>
+  value === undefined || Number.isNaN(value) ? '—' : round(value, digits).toFixed(digits);
+const mib = (bytes: number | undefined) => fmt(bytes === undefined ? undefined : bytes / MiB, 0);
+const secs = (ms: number | undefined, digits = 1) => fmt(ms === undefined ? undefined : ms / 1000, digits);
+const times = (a: number, b: number | undefined) =>
+  b === undefined || !(b > 0) || Number.isNaN(a) ? '—' : `${(a / b).toFixed(2)}×`;
+
+/** Columns right-aligned except the first; a rule under the header. */
+export function table(headers: string[], rows: Cell[][]): string {
+  const text = rows.map((row) => row.map((cell) => (cell === undefined ? '—' : String(cell))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
+}
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** One character per sample, scaled to the largest: the backlog's shape over the run. */
+function sparkline(values: readonly number[]): string {
+  const max = Math.max(...values, 1);
+  return values.map((v) => SPARK[Math.min(SPARK.length - 1, Math.floor((v / max) * (SPARK.length - 1)))]).join('');
+}
+
+function failureText(failures: Record<string, number>): string {
+  const entries = Object.entries(failures);
+  return entries.length === 0 ? '0' : entries.map(([kind, n]) => `${n} ${kind}`).join(', ');
+}
+
+export function renderReport(report: BenchReport): string {
+  const out: string[] = [];
+  const { meta } = report;
+  out.push(
+    `order-system bench (${meta.plan}) — commit ${meta.commit}, ${meta.target} stack, node ${meta.node}, ${meta.cpus} CPUs, ` +
+      `load average ${meta.loadAverage.start.toFixed(1)} → ${meta.loadAverage.end.toFixed(1)}`,
+  );
+  const env = Object.entries(meta.serviceEnv);
+  out.push(`service settings: ${env.length === 0 ? 'product defaults' : env.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  for (const note of meta.notes) out.push(`note: ${note}`);
+
+  out.push('', 'CREATE — POST /orders (201 once the workflow has written the order row), closed loop per concurrency');
+  out.push(
+    table(
+      ['conc', 'orders', 'orders/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'insert/s', 'vs insert', 'wf start/s', 'vs start', 'drain s'],
+      report.create.map((c) => [
+        c.concurrency,
+        c.completed,
+        fmt(c.perSecond, 1),
+        fmt(c.latencyMs.p50, 1),
+        fmt(c.latencyMs.p95, 1),
+        fmt(c.latencyMs.p99, 1),
+        failureText(c.failures),
+        fmt(c.insertBaseline.perSecond, 0),
+        times(c.perSecond, c.insertBaseline.perSecond),
+        fmt(c.workflowStartBaseline.perSecond, 0),
+        times(c.perSecond, c.workflowStartBaseline.perSecond),
+        secs(c.drainMs),
+      ]),
+    ),
+  );
+  out.push(
+    'insert = the same order + event insert (one transaction) straight into the same Postgres; wf start = starting an empty workflow on the same server',
+  );
+
+  const life = report.lifecycle;
+  if (life) {
+    out.push(
+      '',
+      `LIFECYCLE — created → confirmed → delivered (delay ${secs(life.deliveryDelayMs, 0)} s, approval 1.0), POST /orders at c=${life.concurrency} for ${secs(life.loadMs, 0)} s`,
+    );
+    const loading = life.backlog.filter((p) => p.atMs <= life.loadMs);
+    const open = loading.map((p) => p.created + p.confirmed);
+    const avg = open.length > 0 ? open.reduce((a, b) => a + b, 0) / open.length : Number.NaN;
+    out.push(
+      table(
+        ['orders', 'created/s', 'delivered/s', 'end-to-end/s', 'backlog avg', 'backlog max', 'drain s', 'errors', '1-activity wf/s', 'vs baseline'],
+        [
+          [
+            life.orders,
+            fmt(life.createdPerSecond, 1),
+            fmt(life.sustainedDeliveredPerSecond, 1),
+            fmt(life.endToEndPerSecond, 1),
+            fmt(avg, 0),
+            Math.max(0, ...open),
+            secs(life.drainMs),
+            failureText(life.failures),
+            fmt(life.baseline.perSecond, 1),
+            times(life.endToEndPerSecond, life.baseline.perSecond),
+          ],
+        ],
+      ),
+    );
+    out.push(`backlog (orders not final, one mark per second, load then drain): ${sparkline(life.backlog.map((p) => p.created + p.confirmed))}`);
+    out.push(
+      'delivered/s: deliveries inside the load window once the first could arrive; end-to-end/s: all orders over first create → last delivery − delay;',
+      `baseline: ${life.baseline.workflows} workflows of one no-op activity each, started at the same concurrency, first start → last completion`,
+    );
+  }
+
+  const timers = report.timers;
+  if (timers) {
+    const b = timers.breakdown;
+    out.push('', `TIMER ACCURACY — delivery lateness = delivered at − confirmed at − delay, ${timers.delivered} orders of the lifecycle run`);
+    out.push(
+      table(
+        ['', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+        [
+          ['lateness (all orders)', ...[timers.latenessMs.p50, timers.latenessMs.p95, timers.latenessMs.p99, timers.latenessMs.max].map((v) => fmt(v))],
+          [`  before timer (sample of ${b.sampled})`, ...[b.beforeTimerMs.p50, b.beforeTimerMs.p95, b.beforeTimerMs.p99, b.beforeTimerMs.max].map((v) => fmt(v))],
+          ['  server timer itself', ...[b.timerMs.p50, b.timerMs.p95, b.timerMs.p99, b.timerMs.max].map((v) => fmt(v))],
+          ['  after the timer fired', ...[b.afterFireMs.p50, b.afterFireMs.p95, b.afterFireMs.p99, b.afterFireMs.max].map((v) => fmt(v))],
+        ],
+      ),
+    );
+    out.push('before timer: recording `confirmed` and the workflow task that starts the timer; after: the workflow task that handles it');
+  }
+
+  const { footprint } = report;
+  const phaseNames = footprint.phases.map((p) => p.phase);
+  const processNames = [...new Set(footprint.phases.flatMap((p) => p.processes.map((q) => q.name)))];
+  out.push('', 'FOOTPRINT — per process: RSS (Postgres: postmaster + backends\' private memory) and CPU (100% = one core)');
+  out.push(
+    table(
+      ['process', 'idle MiB', 'peak MiB', ...phaseNames.map((p) => `CPU% ${p}`)],
+      processNames.map((name) => [
+        name,
+        mib(footprint.idleRssBytes[name]),
+        mib(Math.max(0, ...footprint.phases.flatMap((p) => p.processes.filter((q) => q.name === name).map((q) => q.peakRssBytes)))),
+        ...footprint.phases.map((p) => fmt(p.processes.find((q) => q.name === name)?.cpuPercent)),
+      ]),
+    ),
+  );
+  const openOrders = footprint.openOrders;
+  if (openOrders) {
+    out.push(
+      '',
+      `OPEN ORDERS — ${openOrders.waiting} of ${openOrders.orders} orders waiting on a long delivery timer at once (filled at ${fmt(openOrders.fillPerSecond, 1)} orders/s)`,
+    );
+    out.push(
+      table(
+        ['process', 'RSS before MiB', 'RSS with orders open MiB', 'per open order KiB'],
+        Object.keys(openOrders.rssAfterFill).map((name) => {
+          const before = openOrders.rssBefore[name];
+          const after = openOrders.rssAfterFill[name];
+          const perOrder = before === undefined || openOrders.waiting === 0 ? undefined : (after - before) / 1024 / openOrders.waiting;
+          return [name, mib(before), mib(after), fmt(perOrder, 1)];
+        }),
+      ),
+    );
+    if (openOrders.cacheRuns.length > 0) {
+      out.push(`orders worker restarted with each workflow cache size, then every open order replayed into it (a status query):`);
+      out.push(
+        table(
+          ['WORKER_WORKFLOW_CACHE_SIZE', 'RSS idle MiB', `RSS after ${openOrders.orders} replays MiB`, 'replays/s'],
+          openOrders.cacheRuns.map((r) => [
+            r.cacheSize === undefined ? 'unset (SDK default)' : r.cacheSize,
+            mib(r.idleRssBytes),
+            mib(r.touchedRssBytes),
+            fmt(r.touchPerSecond, 0),
+          ]),
+        ),
+      );
+    }
+  }
+
+  const rec = report.recovery;
+  if (rec) {
+    out.push('', `RECOVERY — orders worker SIGKILLed with ${rec.overdue} orders confirmed, restarted once every delivery was overdue`);
+    out.push(
+      table(
+        ['overdue', 'delay s', 'worker down s', 'worker ready s', 'first delivery s', 'all delivered s', 'still overdue'],
+        [[rec.overdue, rec.deliveryDelaySeconds, secs(rec.downMs), secs(rec.workerReadyMs), secs(rec.firstDeliveryMs), secs(rec.allDeliveredMs), rec.stillOverdue]],
+      ),
+    );
+    out.push('times after the restart began; ready = the worker logged "worker started"');
+  }
+  return out.join('\n');
+}
+
+/** bench/results/<YYYY-MM-DD>-<shortsha>.json; an existing file of the same day and commit gets a numbered sibling. */
+export async function writeReport(report: BenchReport, resultsDir: string): Promise<string> {
+  await mkdir(resultsDir, { recursive: true });
+  const day = report.meta.startedAt.slice(0, 10);
+  const base = `${day}-${report.meta.commit}`;
+  let path = join(resultsDir, `${base}.json`);
+  for (let n = 2; existsSync(path); n++) path = join(resultsDir, `${base}-${n}.json`);
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  return path;
+}
