@@ -20,7 +20,7 @@ import { Worker } from '@temporalio/worker';
 import { PAYMENTS_TASK_QUEUE } from '../src/domain';
 import { createPaymentActivities } from '../src/activities/payments';
 import { eventually } from '../test/support/poll';
-import { freePort } from '../test/support/ports';
+import { freePort } from '../src/tools/net';
 
 const outDir = join(__dirname, '..', 'test', 'fixtures', 'histories');
 
