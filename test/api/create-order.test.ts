@@ -49,6 +49,18 @@ describe('POST /orders', () => {
     expect(found).toMatchObject({ id: order.id, customerId: 'c-42', amount: 2100, createdAt: order.createdAt });
   });
 
+  it('starts the workflow order-<id> with a one-line summary and the search attributes the Web UI lists by', async () => {
+    const order = asOrder(await create(orderRequest({ customerId: 'c-summary' })).expect(201));
+    const handle = stack.client.workflow.getHandle(orderWorkflowId(order.id));
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toBe('c-summary: 2 × [FUEL-95] = 2100 MYR (minor units)');
+    const listed = await eventually('the order in the visibility store by customer and state', async () => {
+      const count = await stack.client.workflow.count(`CustomerId = 'c-summary' AND OrderState = 'delivered'`);
+      return count.count === 1 ? count : undefined;
+    });
+    expect(listed.count).toBe(1);
+  });
+
   it('applies the defaults: currency MYR and payment token tok_default', async () => {
     const order = asOrder(
       await create({ customerId: 'c-defaults', items: [{ sku: 'A', quantity: 1, unitPrice: 5 }] }).expect(201),
