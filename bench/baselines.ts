@@ -37,25 +37,28 @@ export async function bundleBaselineWorkflows(): Promise<WorkflowBundle> {
 
 /** The baseline workflows' worker, in this process, on its own task queue; knows when each workflow finished. */
 export class BaselineWorker {
-  private readonly finished = new Map<string, number>();
-  private running: Promise<void> = Promise.resolve();
+  private readonly running: Promise<void>;
 
   private constructor(
     private readonly worker: Worker,
     private readonly connection: NativeConnection,
-  ) {}
+    /** Workflow id → when it finished, filled by the workflows' sink. */
+    private readonly finished: Map<string, number>,
+  ) {
+    this.running = worker.run();
+  }
 
   static async start(address: string, namespace: string, bundle: WorkflowBundle): Promise<BaselineWorker> {
     // The bench handles Ctrl-C itself (and stops the stack first); the SDK's logs would garble the progress line.
     Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
     const connection = await NativeConnection.connect({ address });
-    let self: BaselineWorker | undefined;
+    const finished = new Map<string, number>();
     const activities: BaselineActivities = { noop: async () => undefined };
     const sinks: InjectedSinks<BaselineSinks> = {
       baseline: {
         finished: {
           fn: (info) => {
-            self?.finished.set(info.workflowId, Date.now());
+            finished.set(info.workflowId, Date.now());
           },
           callDuringReplay: false,
         },
@@ -69,9 +72,7 @@ export class BaselineWorker {
       activities,
       sinks,
     });
-    self = new BaselineWorker(worker, connection);
-    self.running = worker.run();
-    return self;
+    return new BaselineWorker(worker, connection, finished);
   }
 
   /** Resolves with the time the last of `ids` finished, or undefined when `timeoutMs` passed first. */
@@ -127,7 +128,12 @@ export interface OneActivityResult {
 export async function oneActivityBaseline(
   client: Client,
   baseline: BaselineWorker,
-  { count, concurrency, timeoutMs, onProgress }: { count: number; concurrency: number; timeoutMs: number; onProgress?: (done: number) => void },
+  {
+    count,
+    concurrency,
+    timeoutMs,
+    onProgress,
+  }: { count: number; concurrency: number; timeoutMs: number; onProgress?: (done: number) => void },
 ): Promise<OneActivityResult> {
   const ids: string[] = [];
   const started = await closedLoop({
@@ -164,9 +170,7 @@ async function createBaselineTables(db: Db): Promise<void> {
   await db.raw(
     `ALTER TABLE ${SCHEMA}.order_events ALTER COLUMN id SET DEFAULT nextval('${SCHEMA}.order_events_id_seq')`,
   );
-  await db.raw(
-    `ALTER TABLE ${SCHEMA}.order_events ADD FOREIGN KEY (order_id) REFERENCES ${SCHEMA}.orders (id)`,
-  );
+  await db.raw(`ALTER TABLE ${SCHEMA}.order_events ADD FOREIGN KEY (order_id) REFERENCES ${SCHEMA}.orders (id)`);
 }
 
 /**

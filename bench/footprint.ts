@@ -1,48 +1,68 @@
-// Memory with many orders open at once: orders waiting on a long delivery timer, and the orders worker's RSS with its
-// workflow cache at the configured size and at a small one (a worker must not keep every open order in memory).
+// Memory with many orders open at once: orders waiting on a long delivery timer, what each one costs every process,
+// and the orders worker restarted with a small workflow cache and made to replay them (a worker must not keep every
+// open order in memory).
+import { execFileSync } from 'node:child_process';
+import { getHeapStatistics } from 'node:v8';
 import type { Client } from '@temporalio/client';
 import { orderWorkflowId, statusQuery } from '../src/domain';
-import { closedLoop } from './load';
 import { mapLimit } from './map-limit';
-import { benchCustomer, orderBody, startOrderWorkflow, waitForCounts } from './orders';
+import { benchCustomer, startOrdersPaced, waitForCounts } from './orders';
 import type { Progress } from './progress';
 import type { ProcessSampler } from './sampler';
 import { perSecond } from './stats';
 import type { BenchTarget } from './target';
 
 export interface OpenOrdersPlan {
+  /** Orders to open; the fill stops at `fillMs` if the stack is slower than that. */
   orders: number;
   concurrency: number;
-  /** The small cache the worker is restarted with, to show what the cache size does to its memory. */
-  smallCacheSize: number;
+  fillMs: number;
   /** Long enough that no order is delivered during the run. */
   deliveryDelaySeconds: number;
-  timeoutMs: number;
+  /** The small cache the worker is restarted with, and how many open orders it then replays. */
+  smallCacheSize: number;
+  replays: number;
 }
 
 export interface CacheRun {
-  /** WORKER_WORKFLOW_CACHE_SIZE for this run; undefined means the SDK's default. */
-  cacheSize: number | undefined;
+  /** WORKER_WORKFLOW_CACHE_SIZE of the restarted worker. */
+  cacheSize: number;
   /** Right after the restart, before any order was touched. */
   idleRssBytes: number;
-  /** After every open order's workflow was brought into the worker (a status query replays it). */
-  touchedRssBytes: number;
-  touchMs: number;
-  /** Queries answered per second: replaying an evicted order costs this much. */
-  touchPerSecond: number;
+  /** After `replayed` open orders were brought into the worker (a status query replays an evicted order). */
+  replayedRssBytes: number;
+  replayed: number;
+  /** Queries answered per second: what a cache miss costs. */
+  replaysPerSecond: number;
 }
 
 export interface OpenOrdersResult {
-  orders: number;
+  requested: number;
+  started: number;
   /** Of those, waiting on their delivery timer (confirmed) when the fill ended. */
   waiting: number;
   fillMs: number;
   fillPerSecond: number;
+  /** The orders worker's cache while it filled: the configured size, or the SDK default it computes. */
+  cacheSize: { configured: number | undefined; sdkDefault: number };
   /** RSS of each process before the fill and once every order was waiting. */
   rssBefore: Record<string, number>;
   rssAfterFill: Record<string, number>;
-  /** Embedded stack only: the orders worker restarted with other cache sizes. */
-  cacheRuns: CacheRun[];
+  /** Embedded stack only: the orders worker restarted with a small cache. */
+  smallCache?: CacheRun;
+}
+
+/** The SDK's default cache size (worker-options.js) for a worker started with these NODE_OPTIONS. */
+export function sdkDefaultCacheSize(nodeOptions: string | undefined): number {
+  const heapBytes = nodeOptions
+    ? Number(
+        execFileSync(process.execPath, ['-p', 'require("node:v8").getHeapStatistics().heap_size_limit'], {
+          env: { ...process.env, NODE_OPTIONS: nodeOptions },
+        }).toString(),
+      )
+    : getHeapStatistics().heap_size_limit;
+  const heapMiB = heapBytes / 1024 / 1024;
+  return Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
 }
 
 async function rssByProcess(sampler: ProcessSampler): Promise<Record<string, number>> {
@@ -50,12 +70,12 @@ async function rssByProcess(sampler: ProcessSampler): Promise<Record<string, num
   return Object.fromEntries(sample.readings.map((r) => [r.name, r.rssBytes]));
 }
 
-async function touchAll(client: Client, ids: readonly string[], progress: Progress, label: string): Promise<number> {
+async function replayAll(client: Client, ids: readonly string[], onDone: (done: number) => void): Promise<number> {
   const started = Date.now();
   let done = 0;
   await mapLimit(ids, 16, async (id) => {
     await client.workflow.getHandle(orderWorkflowId(id)).query(statusQuery);
-    if (++done % 100 === 0) progress.update(`${label}: ${done}/${ids.length} orders replayed`);
+    onDone(++done);
   });
   return Date.now() - started;
 }
@@ -64,49 +84,79 @@ export async function measureOpenOrders(
   target: BenchTarget,
   runId: string,
   plan: OpenOrdersPlan,
-  configuredCacheSize: number | undefined,
+  workerEnv: Record<string, string>,
   sampler: ProcessSampler,
   progress: Progress,
 ): Promise<OpenOrdersResult> {
   const customerId = benchCustomer('open', runId);
+  const configuredCacheSize = workerEnv.WORKER_WORKFLOW_CACHE_SIZE
+    ? Number(workerEnv.WORKER_WORKFLOW_CACHE_SIZE)
+    : undefined;
+  const label = 'open orders';
+  // A fresh worker, so its memory before the fill is not the garbage of the measurements before.
+  if (target.ordersWorker) {
+    progress.update(`${label}: restarting the orders worker`);
+    await target.ordersWorker.restart();
+  }
   const rssBefore = await rssByProcess(sampler);
-  const ids: string[] = [];
-  const label = `open orders`;
   const started = Date.now();
-  await closedLoop({
-    concurrency: plan.concurrency,
+  const delays = await startOrdersPaced({
+    client: target.client,
+    db: target.db,
+    customerId,
     count: plan.orders,
-    maxMs: plan.timeoutMs,
-    operation: async (index) => {
-      ids.push(await startOrderWorkflow(target.client, orderBody(customerId, index), plan.deliveryDelaySeconds));
-    },
-    onProgress: (done) => progress.update(`${label}: ${done}/${plan.orders} started`),
+    concurrency: plan.concurrency,
+    maxMs: plan.fillMs,
+    deliveryDelaySeconds: () => plan.deliveryDelaySeconds,
+    onProgress: (started, confirmed) =>
+      progress.update(`${label}: ${started}/${plan.orders} started, ${confirmed} waiting on their delivery timer`),
   });
+  const ids = [...delays.keys()];
   let waiting = 0;
   await waitForCounts(target.db, customerId, (counts) => counts.confirmed >= ids.length, {
-    timeoutMs: Math.max(plan.timeoutMs - (Date.now() - started), 10_000),
+    timeoutMs: 30_000,
     onPoll: (counts) => {
       waiting = counts.confirmed;
-      progress.update(`${label}: ${counts.confirmed}/${ids.length} waiting on their delivery timer`);
+      progress.update(`${label}: ${ids.length} started, ${waiting} waiting on their delivery timer`);
     },
   });
   const fillMs = Date.now() - started;
   const rssAfterFill = await rssByProcess(sampler);
-  progress.log(`${label}: ${waiting} orders waiting after ${(fillMs / 1000).toFixed(0)} s`);
+  progress.log(`${label}: ${waiting} of ${plan.orders} orders waiting after ${(fillMs / 1000).toFixed(0)} s`);
 
-  const cacheRuns: CacheRun[] = [];
+  let smallCache: CacheRun | undefined;
   const worker = target.ordersWorker;
   if (worker) {
-    // The small cache first, then back to the configured one, which the rest of the run keeps.
-    for (const cacheSize of [plan.smallCacheSize, configuredCacheSize]) {
-      const name = `cache ${cacheSize ?? 'SDK default'}`;
-      progress.update(`${label}: restarting the orders worker with ${name}`);
-      await worker.restart({ WORKER_WORKFLOW_CACHE_SIZE: cacheSize === undefined ? '' : String(cacheSize) });
-      const idleRssBytes = (await sampler.rssOf('orders-worker')) ?? 0;
-      const touchMs = await touchAll(target.client, ids, progress, `${label}, ${name}`);
-      const touchedRssBytes = (await sampler.rssOf('orders-worker')) ?? 0;
-      cacheRuns.push({ cacheSize, idleRssBytes, touchedRssBytes, touchMs, touchPerSecond: perSecond(ids.length, touchMs) });
-    }
+    const cacheSize = plan.smallCacheSize;
+    progress.update(`${label}: restarting the orders worker with a cache of ${cacheSize}`);
+    await worker.restart({ WORKER_WORKFLOW_CACHE_SIZE: String(cacheSize) });
+    const idleRssBytes = (await sampler.rssOf('orders-worker')) ?? 0;
+    const replayIds = ids.slice(0, plan.replays);
+    const replayMs = await replayAll(target.client, replayIds, (done) =>
+      progress.update(`${label}, cache ${cacheSize}: ${done}/${replayIds.length} orders replayed`),
+    );
+    const replayedRssBytes = (await sampler.rssOf('orders-worker')) ?? 0;
+    smallCache = {
+      cacheSize,
+      idleRssBytes,
+      replayedRssBytes,
+      replayed: replayIds.length,
+      replaysPerSecond: perSecond(replayIds.length, replayMs),
+    };
+    // Back to the configured cache for the rest of the run.
+    await worker.restart({
+      WORKER_WORKFLOW_CACHE_SIZE: configuredCacheSize === undefined ? '' : String(configuredCacheSize),
+    });
   }
-  return { orders: ids.length, waiting, fillMs, fillPerSecond: perSecond(waiting, fillMs), rssBefore, rssAfterFill, cacheRuns };
+  return {
+    requested: plan.orders,
+    started: ids.length,
+    waiting,
+    fillMs,
+    fillPerSecond: perSecond(waiting, fillMs),
+    cacheSize: { configured: configuredCacheSize, sdkDefault: sdkDefaultCacheSize(workerEnv.NODE_OPTIONS) },
+    rssBefore,
+    rssAfterFill,
+    smallCache,
+  };
 }

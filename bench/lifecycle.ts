@@ -52,7 +52,9 @@ export async function measureLifecycle(
   const show = (point: BacklogPoint) => {
     const elapsed = ((Date.now() - started) / 1000).toFixed(0);
     const phase = loading ? `${elapsed}/${loadMs / 1000} s, ${created} created` : 'draining';
-    progress.update(`lifecycle c=${concurrency}: ${phase}, backlog ${point.created + point.confirmed}, delivered ${point.final}`);
+    progress.update(
+      `lifecycle c=${concurrency}: ${phase}, backlog ${point.created + point.confirmed}, delivered ${point.final}`,
+    );
   };
   const sampleBacklog = async (): Promise<BacklogPoint> => {
     const counts = await stateCounts(target.db, customerId);

@@ -29,7 +29,13 @@ export class OperationError extends Error {
   }
 }
 
-export async function closedLoop({ concurrency, count, maxMs, operation, onProgress }: LoopOptions): Promise<LoopResult> {
+export async function closedLoop({
+  concurrency,
+  count,
+  maxMs,
+  operation,
+  onProgress,
+}: LoopOptions): Promise<LoopResult> {
   const latenciesMs: number[] = [];
   const failures: Record<string, number> = {};
   let next = 0;

@@ -13,7 +13,7 @@ import {
   type OrderState,
 } from '../src/domain';
 import type { orderWorkflow } from '../src/workflows/order';
-import { OperationError, postJson } from './load';
+import { closedLoop, OperationError, postJson } from './load';
 
 /** Every order the bench makes is paid with the always-approved token, so each one goes all the way to delivered. */
 export function orderBody(customerId: string, index: number): CreateOrderRequest {
@@ -88,4 +88,53 @@ export async function waitForCounts(
     if (Date.now() > deadline) return false;
     await sleep(250);
   }
+}
+
+export interface PacedStart {
+  client: Client;
+  db: Db;
+  customerId: string;
+  count: number;
+  concurrency: number;
+  /** No new order starts after this long. */
+  maxMs: number;
+  /** The delivery delay of the order about to start. */
+  deliveryDelaySeconds: () => number;
+  onProgress?: (started: number, confirmed: number) => void;
+}
+
+/**
+ * Orders started straight on Temporal, never more than a few per lane ahead of the ones the stack has confirmed:
+ * starting is cheap and confirming is the stack's work, so each order's timer starts soon after the order does.
+ * Resolves with each started order's delivery delay, by id.
+ */
+export async function startOrdersPaced(opts: PacedStart): Promise<Map<string, number>> {
+  const { client, db, customerId, count, concurrency, maxMs, onProgress } = opts;
+  const delays = new Map<string, number>();
+  let confirmed = 0;
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const counts = await stateCounts(db, customerId);
+      confirmed = counts.confirmed + counts.delivered;
+      onProgress?.(delays.size, confirmed);
+      await sleep(200);
+    }
+  })();
+  try {
+    await closedLoop({
+      concurrency,
+      count,
+      maxMs,
+      operation: async (index) => {
+        while (delays.size - confirmed >= concurrency * 2) await sleep(50);
+        const delay = opts.deliveryDelaySeconds();
+        delays.set(await startOrderWorkflow(client, orderBody(customerId, index), delay), delay);
+      },
+    });
+  } finally {
+    polling = false;
+    await poller;
+  }
+  return delays;
 }

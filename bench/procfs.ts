@@ -93,8 +93,7 @@ export function readGroup({ name, root, members }: ProcessGroup): GroupReading {
     rootPid: root.pid,
     processes: members.length,
     rssBytes: root.rssBytes + others.reduce((sum, m) => sum + m.rssAnonBytes, 0),
-    cpuSeconds:
-      root.cpuSeconds + root.reapedChildrenCpuSeconds + others.reduce((sum, m) => sum + m.cpuSeconds, 0),
+    cpuSeconds: root.cpuSeconds + root.reapedChildrenCpuSeconds + others.reduce((sum, m) => sum + m.cpuSeconds, 0),
   };
 }
 

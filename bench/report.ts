@@ -114,7 +114,20 @@ export function renderReport(report: BenchReport): string {
   out.push('', 'CREATE — POST /orders (201 once the workflow has written the order row), closed loop per concurrency');
   out.push(
     table(
-      ['conc', 'orders', 'orders/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'insert/s', 'vs insert', 'wf start/s', 'vs start', 'drain s'],
+      [
+        'conc',
+        'orders',
+        'orders/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'errors',
+        'insert/s',
+        'vs insert',
+        'wf start/s',
+        'vs start',
+        'drain s',
+      ],
       report.create.map((c) => [
         c.concurrency,
         c.completed,
@@ -146,7 +159,18 @@ export function renderReport(report: BenchReport): string {
     const avg = open.length > 0 ? open.reduce((a, b) => a + b, 0) / open.length : Number.NaN;
     out.push(
       table(
-        ['orders', 'created/s', 'delivered/s', 'end-to-end/s', 'backlog avg', 'backlog max', 'drain s', 'errors', '1-activity wf/s', 'vs baseline'],
+        [
+          'orders',
+          'created/s',
+          'delivered/s',
+          'end-to-end/s',
+          'backlog avg',
+          'backlog max',
+          'drain s',
+          'errors',
+          '1-activity wf/s',
+          'vs baseline',
+        ],
         [
           [
             life.orders,
@@ -163,7 +187,9 @@ export function renderReport(report: BenchReport): string {
         ],
       ),
     );
-    out.push(`backlog (orders not final, one mark per second, load then drain): ${sparkline(life.backlog.map((p) => p.created + p.confirmed))}`);
+    out.push(
+      `backlog (orders not final, one mark per second, load then drain): ${sparkline(life.backlog.map((p) => p.created + p.confirmed))}`,
+    );
     out.push(
       'delivered/s: deliveries inside the load window once the first could arrive; end-to-end/s: all orders over first create → last delivery − delay;',
       `baseline: ${life.baseline.workflows} workflows of one no-op activity each, started at the same concurrency, first start → last completion`,
@@ -173,64 +199,111 @@ export function renderReport(report: BenchReport): string {
   const timers = report.timers;
   if (timers) {
     const b = timers.breakdown;
-    out.push('', `TIMER ACCURACY — delivery lateness = delivered at − confirmed at − delay, ${timers.delivered} orders of the lifecycle run`);
+    out.push(
+      '',
+      `TIMER ACCURACY — delivery lateness = delivered at − confirmed at − delay, ${timers.delivered} orders of the lifecycle run`,
+    );
     out.push(
       table(
         ['', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
         [
-          ['lateness (all orders)', ...[timers.latenessMs.p50, timers.latenessMs.p95, timers.latenessMs.p99, timers.latenessMs.max].map((v) => fmt(v))],
-          [`  before timer (sample of ${b.sampled})`, ...[b.beforeTimerMs.p50, b.beforeTimerMs.p95, b.beforeTimerMs.p99, b.beforeTimerMs.max].map((v) => fmt(v))],
+          [
+            'lateness (all orders)',
+            ...[timers.latenessMs.p50, timers.latenessMs.p95, timers.latenessMs.p99, timers.latenessMs.max].map((v) =>
+              fmt(v),
+            ),
+          ],
+          [
+            `  before timer (sample of ${b.sampled})`,
+            ...[b.beforeTimerMs.p50, b.beforeTimerMs.p95, b.beforeTimerMs.p99, b.beforeTimerMs.max].map((v) => fmt(v)),
+          ],
           ['  server timer itself', ...[b.timerMs.p50, b.timerMs.p95, b.timerMs.p99, b.timerMs.max].map((v) => fmt(v))],
-          ['  after the timer fired', ...[b.afterFireMs.p50, b.afterFireMs.p95, b.afterFireMs.p99, b.afterFireMs.max].map((v) => fmt(v))],
+          [
+            '  after the timer fired',
+            ...[b.afterFireMs.p50, b.afterFireMs.p95, b.afterFireMs.p99, b.afterFireMs.max].map((v) => fmt(v)),
+          ],
         ],
       ),
     );
-    out.push('before timer: recording `confirmed` and the workflow task that starts the timer; after: the workflow task that handles it');
+    out.push(
+      'before timer: recording `confirmed` and the workflow task that starts the timer; after: the workflow task that handles it',
+    );
   }
 
   const { footprint } = report;
   const phaseNames = footprint.phases.map((p) => p.phase);
   const processNames = [...new Set(footprint.phases.flatMap((p) => p.processes.map((q) => q.name)))];
-  out.push('', 'FOOTPRINT — per process: RSS (Postgres: postmaster + backends\' private memory) and CPU (100% = one core)');
+  out.push(
+    '',
+    "FOOTPRINT — per process: RSS (Postgres: postmaster + backends' private memory) and CPU (100% = one core)",
+  );
   out.push(
     table(
       ['process', 'idle MiB', 'peak MiB', ...phaseNames.map((p) => `CPU% ${p}`)],
       processNames.map((name) => [
         name,
         mib(footprint.idleRssBytes[name]),
-        mib(Math.max(0, ...footprint.phases.flatMap((p) => p.processes.filter((q) => q.name === name).map((q) => q.peakRssBytes)))),
+        mib(
+          Math.max(
+            0,
+            ...footprint.phases.flatMap((p) => p.processes.filter((q) => q.name === name).map((q) => q.peakRssBytes)),
+          ),
+        ),
         ...footprint.phases.map((p) => fmt(p.processes.find((q) => q.name === name)?.cpuPercent)),
       ]),
     ),
   );
   const openOrders = footprint.openOrders;
   if (openOrders) {
+    const { waiting, requested, cacheSize } = openOrders;
+    const cache = cacheSize.configured ?? cacheSize.sdkDefault;
+    const projected = waiting < requested;
     out.push(
       '',
-      `OPEN ORDERS — ${openOrders.waiting} of ${openOrders.orders} orders waiting on a long delivery timer at once (filled at ${fmt(openOrders.fillPerSecond, 1)} orders/s)`,
+      `OPEN ORDERS — ${waiting} orders waiting on a long delivery timer at once` +
+        (projected
+          ? ` (${requested} asked; the fill stops after its time: ${fmt(openOrders.fillPerSecond, 1)} orders/s here)`
+          : ''),
+    );
+    out.push(
+      `orders worker cache: ${cacheSize.configured === undefined ? `unset, SDK default ${cacheSize.sdkDefault} (from the heap limit)` : cacheSize.configured} workflows`,
     );
     out.push(
       table(
-        ['process', 'RSS before MiB', 'RSS with orders open MiB', 'per open order KiB'],
+        [
+          'process',
+          'RSS before MiB',
+          `RSS, ${waiting} open MiB`,
+          'KiB per open order',
+          `${projected ? 'projected ' : ''}RSS, ${requested} open MiB`,
+        ],
         Object.keys(openOrders.rssAfterFill).map((name) => {
           const before = openOrders.rssBefore[name];
           const after = openOrders.rssAfterFill[name];
-          const perOrder = before === undefined || openOrders.waiting === 0 ? undefined : (after - before) / 1024 / openOrders.waiting;
-          return [name, mib(before), mib(after), fmt(perOrder, 1)];
+          const perOrder = before === undefined || waiting === 0 ? undefined : (after - before) / waiting;
+          // The worker keeps at most its cache's worth of orders; the server and the database keep every one.
+          const held = name === 'orders-worker' ? Math.min(requested, cache) : requested;
+          const atRequested =
+            perOrder === undefined || name === 'bench' ? undefined : before + Math.max(perOrder, 0) * held;
+          return [
+            name,
+            mib(before),
+            mib(after),
+            fmt(perOrder === undefined ? undefined : perOrder / 1024, 1),
+            mib(atRequested),
+          ];
         }),
       ),
     );
-    if (openOrders.cacheRuns.length > 0) {
-      out.push(`orders worker restarted with each workflow cache size, then every open order replayed into it (a status query):`);
+    const small = openOrders.smallCache;
+    if (small) {
+      out.push(
+        `orders worker restarted with WORKER_WORKFLOW_CACHE_SIZE=${small.cacheSize}, then ${small.replayed} open orders replayed into it (a status query each):`,
+      );
       out.push(
         table(
-          ['WORKER_WORKFLOW_CACHE_SIZE', 'RSS idle MiB', `RSS after ${openOrders.orders} replays MiB`, 'replays/s'],
-          openOrders.cacheRuns.map((r) => [
-            r.cacheSize === undefined ? 'unset (SDK default)' : r.cacheSize,
-            mib(r.idleRssBytes),
-            mib(r.touchedRssBytes),
-            fmt(r.touchPerSecond, 0),
-          ]),
+          ['cache', 'RSS idle MiB', `RSS after ${small.replayed} replays MiB`, 'replays/s'],
+          [[small.cacheSize, mib(small.idleRssBytes), mib(small.replayedRssBytes), fmt(small.replaysPerSecond, 0)]],
         ),
       );
     }
@@ -238,14 +311,41 @@ export function renderReport(report: BenchReport): string {
 
   const rec = report.recovery;
   if (rec) {
-    out.push('', `RECOVERY — orders worker SIGKILLed with ${rec.overdue} orders confirmed, restarted once every delivery was overdue`);
+    out.push(
+      '',
+      `RECOVERY — orders worker SIGKILLed with ${rec.overdue} orders confirmed, restarted once every delivery was overdue`,
+    );
     out.push(
       table(
-        ['overdue', 'delay s', 'worker down s', 'worker ready s', 'first delivery s', 'all delivered s', 'still overdue'],
-        [[rec.overdue, rec.deliveryDelaySeconds, secs(rec.downMs), secs(rec.workerReadyMs), secs(rec.firstDeliveryMs), secs(rec.allDeliveredMs), rec.stillOverdue]],
+        [
+          'overdue',
+          'delay s',
+          'worker down s',
+          'worker ready s',
+          'first delivery s',
+          'p50 delivery s',
+          'all delivered s',
+          'still overdue',
+        ],
+        [
+          [
+            rec.overdue,
+            `${rec.deliveryDelaySeconds.min}–${rec.deliveryDelaySeconds.max}`,
+            secs(rec.downMs),
+            secs(rec.workerReadyMs),
+            secs(rec.firstDeliveryMs),
+            secs(rec.deliveryAfterRestartMs.p50),
+            secs(rec.allDeliveredMs),
+            rec.stillOverdue,
+          ],
+        ],
       ),
     );
-    out.push('times after the restart began; ready = the worker logged "worker started"');
+    const t = rec.taskTimeouts;
+    out.push(
+      'times after the restart began; ready = the worker logged "worker started"; delays chosen so that all fall due together',
+      `workflow task timeouts in ${t.sampled} sampled histories: ${t.scheduleToStart} waited out the killed worker's sticky queue (schedule-to-start), ${t.startToClose} were lost with it (start-to-close)`,
+    );
   }
   return out.join('\n');
 }

@@ -5,7 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BaselineWorker, bundleBaselineWorkflows, InsertBaseline, oneActivityBaseline, workflowStartBaseline } from './baselines';
+import {
+  BaselineWorker,
+  bundleBaselineWorkflows,
+  InsertBaseline,
+  oneActivityBaseline,
+  workflowStartBaseline,
+} from './baselines';
 import { measureCreate } from './create';
 import { measureOpenOrders } from './footprint';
 import { measureLifecycle } from './lifecycle';
@@ -57,7 +63,8 @@ function options(argv: string[]): Options {
     if (!match) throw new UsageError(`--env ${pair}: expected KEY=VALUE`);
     serviceEnv[match[1]] = match[2];
   }
-  if (given === 3 && Object.keys(serviceEnv).length > 0) throw new UsageError('--env applies to the bench\'s own stack only');
+  if (given === 3 && Object.keys(serviceEnv).length > 0)
+    throw new UsageError("--env applies to the bench's own stack only");
   return {
     plan: values.quick ? quickPlan : defaultPlan,
     serviceEnv,
@@ -77,7 +84,10 @@ class UsageError extends Error {}
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, stdio: ['ignore', 'pipe', 'ignore'] })
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: __dirname,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
   } catch {
@@ -108,18 +118,19 @@ class Resources {
       progress.log('stopping the stack');
       this.sampler?.stop();
       closeConnections();
-      const steps = [
-        () => this.insert?.close(),
-        () => this.baseline?.stop(),
-        () => this.target?.stop(),
-      ];
-      for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => progress.log(`cleanup: ${String(error)}`));
+      const steps = [() => this.insert?.close(), () => this.baseline?.stop(), () => this.target?.stop()];
+      for (const step of steps)
+        await Promise.resolve(step()).catch((error: unknown) => progress.log(`cleanup: ${String(error)}`));
     })();
     return this.stopping;
   }
 }
 
-async function bench({ plan, external, serviceEnv }: Options, resources: Resources, progress: Progress): Promise<BenchReport> {
+async function bench(
+  { plan, external, serviceEnv }: Options,
+  resources: Resources,
+  progress: Progress,
+): Promise<BenchReport> {
   const startedAt = new Date();
   const loadStart = loadavg()[0];
   const runId = randomUUID().slice(0, 8);
@@ -138,7 +149,10 @@ async function bench({ plan, external, serviceEnv }: Options, resources: Resourc
   sampler.start();
   const idle = await sampler.sampleNow();
   progress.log(`stack up${target.logDir ? `; process logs in ${target.logDir}` : ''}`);
-  if (external) notes.push('external stack: per-process footprint, the cache-size restarts and the recovery need the bench\'s own stack and are skipped');
+  if (external)
+    notes.push(
+      "external stack: per-process footprint, the cache-size restarts and the recovery need the bench's own stack and are skipped",
+    );
 
   // Baselines level by level beside the creates, so a busy neighbour on a shared machine skews them alike.
   let endPhase = await sampler.phase('create');
@@ -157,7 +171,8 @@ async function bench({ plan, external, serviceEnv }: Options, resources: Resourc
       concurrency: level.concurrency,
       count,
       maxMs,
-      onProgress: (done) => progress.update(`baseline workflow start c=${level.concurrency}: ${done}/${count} workflows`),
+      onProgress: (done) =>
+        progress.update(`baseline workflow start c=${level.concurrency}: ${done}/${count} workflows`),
     });
     const [created] = await measureCreate(target, runId, [level], progress, plan.createDrainTimeoutMs);
     create.push({
@@ -175,7 +190,8 @@ async function bench({ plan, external, serviceEnv }: Options, resources: Resourc
   endPhase = await sampler.phase('lifecycle');
   const life = await measureLifecycle(target, runId, plan.lifecycle, LIFECYCLE_DELIVERY_DELAY_SECONDS * 1000, progress);
   const delivered = life.rows.find((row) => row.deliveredAt !== undefined);
-  const delayMs = (delivered && (await deliveryDelayMsOf(target.client, delivered.id))) ?? LIFECYCLE_DELIVERY_DELAY_SECONDS * 1000;
+  const delayMs =
+    (delivered && (await deliveryDelayMsOf(target.client, delivered.id))) ?? LIFECYCLE_DELIVERY_DELAY_SECONDS * 1000;
   const timers = await timerAccuracy(target.client, life.rows, delayMs, plan.timerSample);
   await endPhase();
 
@@ -189,24 +205,19 @@ async function bench({ plan, external, serviceEnv }: Options, resources: Resourc
   await endPhase();
 
   endPhase = await sampler.phase('open orders');
-  const openOrders = await measureOpenOrders(
-    target,
-    runId,
-    plan.openOrders,
-    serviceEnv.WORKER_WORKFLOW_CACHE_SIZE ? Number(serviceEnv.WORKER_WORKFLOW_CACHE_SIZE) : undefined,
-    sampler,
-    progress,
-  );
+  const openOrders = await measureOpenOrders(target, runId, plan.openOrders, serviceEnv, sampler, progress);
   await endPhase();
 
   let recovery;
   const ordersWorker = target.ordersWorker;
   if (ordersWorker) {
     endPhase = await sampler.phase('recovery');
-    // Long enough that every order is confirmed before the first falls due, at the rate the fill just showed.
-    const fillSeconds = plan.recovery.orders / Math.max(openOrders.fillPerSecond, 1);
-    const deliveryDelaySeconds = Math.min(120, Math.max(10, Math.ceil(fillSeconds * 1.5) + 5));
-    recovery = await measureRecovery({ ...target, ordersWorker }, runId, { ...plan.recovery, deliveryDelaySeconds }, progress);
+    recovery = await measureRecovery(
+      { ...target, ordersWorker },
+      runId,
+      { ...plan.recovery, confirmRate: openOrders.fillPerSecond },
+      progress,
+    );
     await endPhase();
   }
 

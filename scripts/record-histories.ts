@@ -16,9 +16,7 @@ import { startTemporalDevServer } from '../src/tools/temporal-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createOrdersWorker } from '../src/workers/orders/worker';
-import { Worker } from '@temporalio/worker';
-import { PAYMENTS_TASK_QUEUE } from '../src/domain';
-import { createPaymentActivities } from '../src/activities/payments';
+import { createPaymentsWorker } from '../src/workers/payments/worker';
 import { eventually } from '../test/support/poll';
 import { freePort } from '../src/tools/net';
 
@@ -117,10 +115,11 @@ async function main(): Promise<void> {
   try {
     await migrateLatest(db);
     const ordersWorker = await createOrdersWorker({ connection: nativeConnection, namespace: 'default', db });
-    const paymentsWorker = await Worker.create({
+    const paymentsWorker = await createPaymentsWorker({
       connection: nativeConnection,
-      taskQueue: PAYMENTS_TASK_QUEUE,
-      activities: createPaymentActivities({ db, gateway: recordingGateway() }),
+      namespace: 'default',
+      db,
+      gateway: recordingGateway(),
     });
     await mkdir(outDir, { recursive: true });
     await ordersWorker.runUntil(

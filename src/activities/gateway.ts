@@ -1,15 +1,17 @@
 // The mock payment gateway: fixed answers for test tokens, random ones for the rest.
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type ChargeOutcome = 'confirmed' | 'declined' | 'invalid';
 
 export interface PaymentGateway {
+  /** Charging again under a payment id already charged answers as the first time and charges nothing more. */
   charge(charge: { paymentId: string; token: string; amount: number; currency: string }): Promise<{
     outcome: ChargeOutcome;
     reference: string;
   }>;
-  refund(refund: { reference: string; amount: number }): Promise<void>;
+  /** Reverses whatever was charged under the payment id: a refund, or a void when nothing went through. */
+  refund(refund: { paymentId: string; amount: number }): Promise<void>;
 }
 
 export class GatewayUnavailableError extends Error {
@@ -25,6 +27,11 @@ export interface MockGatewayOptions {
   random?: () => number;
 }
 
+/** A number in [0, 1) fixed by the payment id: the mock's "random" decision, the same for every repeat. */
+function approvalDraw(paymentId: string): number {
+  return createHash('sha256').update(paymentId).digest().readUIntBE(0, 6) / 2 ** 48;
+}
+
 export function createMockGateway({
   approvalRate,
   failureRate,
@@ -36,13 +43,14 @@ export function createMockGateway({
     if (random() < failureRate) throw new GatewayUnavailableError('payment gateway unavailable (simulated)');
   }
   return {
-    async charge({ token }) {
+    async charge({ paymentId, token }) {
       await call();
-      const reference = `gw_${randomUUID()}`;
+      // Like a real gateway, the answer is keyed by the payment id, so a retry after a lost answer repeats it.
+      const reference = `gw_${paymentId}`;
       if (token === 'tok_invalid') return { outcome: 'invalid', reference };
       if (token === 'tok_approve') return { outcome: 'confirmed', reference };
       if (token === 'tok_decline') return { outcome: 'declined', reference };
-      return { outcome: random() < approvalRate ? 'confirmed' : 'declined', reference };
+      return { outcome: approvalDraw(paymentId) < approvalRate ? 'confirmed' : 'declined', reference };
     },
     async refund() {
       await call();

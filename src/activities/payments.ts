@@ -21,7 +21,6 @@ interface PaymentRow {
   payment_id: string;
   status: PaymentStatus;
   amount: number;
-  gateway_reference: string | null;
 }
 
 function invalidPayment(orderId: string, why: string): ApplicationFailure {
@@ -45,9 +44,11 @@ export function createPaymentActivities({ db, gateway }: { db: Db; gateway: Paym
       if (!paymentTokenPattern.test(request.paymentToken)) {
         throw invalidPayment(request.orderId, 'malformed payment token');
       }
+      // Committed before any charge: every attempt charges under this one payment id, by which the gateway knows a
+      // repeat, so a charge whose answer was lost (a crash, a database outage) is never made a second time.
+      await db(PAYMENTS).insert(newPaymentRow(request, 'pending')).onConflict('order_id').ignore();
       // The row lock is held across the gateway call: a concurrent duplicate or a refund waits for this charge to settle.
       const row = await db.transaction(async (trx): Promise<PaymentRow> => {
-        await trx(PAYMENTS).insert(newPaymentRow(request, 'pending')).onConflict('order_id').ignore();
         const current = await trx(PAYMENTS).where({ order_id: request.orderId }).forUpdate().first<PaymentRow>();
         if (current.status !== 'pending') return current;
         const { outcome, reference } = await gateway.charge({
@@ -79,12 +80,15 @@ export function createPaymentActivities({ db, gateway }: { db: Db; gateway: Paym
         // Voiding first means a charge attempt that arrives later finds the order closed and is refused.
         await trx(PAYMENTS).insert(newPaymentRow(request, 'voided')).onConflict('order_id').ignore();
         const current = await trx(PAYMENTS).where({ order_id: request.orderId }).forUpdate().first<PaymentRow>();
-        if (current.status !== 'confirmed') return { status: current.status, paymentId: current.payment_id };
-        await gateway.refund({ reference: current.gateway_reference ?? current.payment_id, amount: current.amount });
+        // pending: an attempt died without an answer, so whatever it may have charged is voided at the gateway.
+        const reversal =
+          current.status === 'confirmed' ? 'refunded' : current.status === 'pending' ? 'voided' : undefined;
+        if (!reversal) return { status: current.status, paymentId: current.payment_id };
+        await gateway.refund({ paymentId: current.payment_id, amount: current.amount });
         await trx(PAYMENTS)
           .where({ order_id: request.orderId })
-          .update({ status: 'refunded', refunded_at: trx.fn.now(), updated_at: trx.fn.now() });
-        return { status: 'refunded', paymentId: current.payment_id };
+          .update({ status: reversal, refunded_at: trx.fn.now(), updated_at: trx.fn.now() });
+        return { status: reversal, paymentId: current.payment_id };
       });
     },
   };

@@ -74,14 +74,16 @@ describe('payment activities', () => {
   });
 
   it('approves other tokens with the configured approval rate', async () => {
-    const approving = paymentsWith(
-      createMockGateway({ approvalRate: 0.5, failureRate: 0, delayMs: 0, random: () => 0.4 }),
-    );
-    const declining = paymentsWith(
-      createMockGateway({ approvalRate: 0.5, failureRate: 0, delayMs: 0, random: () => 0.6 }),
-    );
-    expect((await approving.processPayment(paymentRequest())).status).toBe('confirmed');
-    expect((await declining.processPayment(paymentRequest())).status).toBe('declined');
+    const always = paymentsWith(createMockGateway({ approvalRate: 1, failureRate: 0, delayMs: 0 }));
+    const never = paymentsWith(createMockGateway({ approvalRate: 0, failureRate: 0, delayMs: 0 }));
+    const half = paymentsWith(createMockGateway({ approvalRate: 0.5, failureRate: 0, delayMs: 0 }));
+    expect((await always.processPayment(paymentRequest())).status).toBe('confirmed');
+    expect((await never.processPayment(paymentRequest())).status).toBe('declined');
+    const results = await Promise.all(Array.from({ length: 400 }, () => half.processPayment(paymentRequest())));
+    const share = results.filter((r) => r.status === 'confirmed').length / results.length;
+    // 400 draws at p = 0.5: a share outside 0.35–0.65 is six standard deviations away.
+    expect(share).toBeGreaterThan(0.35);
+    expect(share).toBeLessThan(0.65);
   });
 
   it('rejects tok_invalid and malformed tokens as non-retryable invalid payments, and keeps rejecting on retry', async () => {
@@ -95,7 +97,7 @@ describe('payment activities', () => {
     expect(await paymentRow(request.orderId)).toMatchObject({ status: 'invalid' });
   });
 
-  it('leaves nothing recorded when the gateway fails transiently, so the retry charges afresh', async () => {
+  it('charges the retry of a failed attempt under the same payment id, so the gateway can tell it is a repeat', async () => {
     let calls = 0;
     const flaky = createMockGateway({
       approvalRate: 1,
@@ -103,11 +105,42 @@ describe('payment activities', () => {
       delayMs: 0,
       random: () => (calls++ === 0 ? 0 : 0.9),
     });
-    const payments = paymentsWith(flaky);
+    const charged: string[] = [];
+    const payments = paymentsWith({
+      charge: (charge) => {
+        charged.push(charge.paymentId);
+        return flaky.charge(charge);
+      },
+      refund: flaky.refund,
+    });
     const request = paymentRequest();
     await expect(payments.processPayment(request)).rejects.toThrow(/unavailable/);
-    expect(await paymentRow(request.orderId)).toBeUndefined();
-    expect((await payments.processPayment(request)).status).toBe('confirmed');
+    expect(await paymentRow(request.orderId)).toMatchObject({ status: 'pending', payment_id: charged[0] });
+    const retried = await payments.processPayment(request);
+    expect(retried).toEqual({ status: 'confirmed', paymentId: charged[0] });
+    expect(charged).toEqual([charged[0], charged[0]]);
+  });
+
+  it('gives a repeated charge under one payment id the same answer at the mock gateway', async () => {
+    const gateway = createMockGateway({ approvalRate: 0.5, failureRate: 0, delayMs: 0 });
+    for (const paymentId of Array.from({ length: 20 }, () => `pay_${randomUUID()}`)) {
+      const charge = { paymentId, token: 'tok_visa', amount: 1, currency: 'MYR' };
+      expect(await gateway.charge(charge)).toEqual(await gateway.charge(charge));
+    }
+  });
+
+  it('voids a payment whose charge attempt never got an answer, and refuses a charge that arrives later', async () => {
+    const { gateway, counts } = countingGateway(
+      createMockGateway({ approvalRate: 1, failureRate: 0.5, delayMs: 0, random: () => 0 }),
+    );
+    const payments = paymentsWith(gateway);
+    const request = paymentRequest();
+    await expect(payments.processPayment(request)).rejects.toThrow(/unavailable/);
+    const healthy = paymentsWith(alwaysApprove());
+    expect((await healthy.refundPayment(request)).status).toBe('voided');
+    expect((await healthy.processPayment(request)).status).toBe('voided');
+    expect(counts.charges).toBe(1);
+    expect(await paymentRow(request.orderId)).toMatchObject({ status: 'voided' });
   });
 
   it('refunds a confirmed payment once, however often the refund is repeated', async () => {

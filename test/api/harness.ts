@@ -1,4 +1,5 @@
 // The API tier's world: a Temporal dev server, both real workers, a fresh Postgres database, and apps on top.
+import { createMockGateway } from '../../src/activities/gateway';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -72,7 +73,10 @@ export async function startApiStack({ gatewayDelayMs = 0 } = {}): Promise<ApiSta
     const deps = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', db: database.db };
     const workers: Worker[] = await Promise.all([
       createOrdersWorker(deps),
-      createPaymentsWorker({ ...deps, gateway: { approvalRate: 0.5, failureRate: 0, delayMs: gatewayDelayMs } }),
+      createPaymentsWorker({
+        ...deps,
+        gateway: createMockGateway({ approvalRate: 0.5, failureRate: 0, delayMs: gatewayDelayMs }),
+      }),
     ]);
     for (const worker of workers) {
       const running = worker.run();

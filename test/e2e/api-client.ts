@@ -126,4 +126,11 @@ export class ApiClient {
   async status(path: '/healthz' | '/readyz'): Promise<number> {
     return (await this.send(path, { timeoutMs: 10_000 })).status;
   }
+
+  /** GET /readyz: the status, and which dependency it names as down (SPEC §3: "503 naming which"). */
+  async readiness(): Promise<{ status: number; detail: string }> {
+    const answer = await this.send('/readyz', { timeoutMs: 10_000 });
+    const body = JSON.parse(answer.text) as { detail?: unknown };
+    return { status: answer.status, detail: typeof body.detail === 'string' ? body.detail : '' };
+  }
 }

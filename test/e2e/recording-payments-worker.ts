@@ -1,11 +1,9 @@
 // Entry point of the e2e stack's payments worker: the product's payment activities, worker life cycle and mock
-// gateway, with every gateway call also written to the log as a `GATEWAY {json}` line. The mock keeps no record of
-// what it charged; this record is how the suite proves that no order was charged twice.
+// gateway, with every gateway call also written to the log as a `GATEWAY {json}` line: the record by which the suite
+// proves that no order was charged twice (under two payment ids).
 import { Context } from '@temporalio/activity';
-import { Worker } from '@temporalio/worker';
 import { createMockGateway, type PaymentGateway } from '../../src/activities/gateway';
-import { createPaymentActivities } from '../../src/activities/payments';
-import { PAYMENTS_TASK_QUEUE } from '../../src/domain';
+import { createPaymentsWorker } from '../../src/workers/payments/worker';
 import { runWorkerProcess } from '../../src/workers/run';
 import type { GatewayCall } from './gateway-calls';
 
@@ -27,29 +25,26 @@ function recording(gateway: PaymentGateway): PaymentGateway {
       return result;
     },
     async refund(refund) {
-      record({ call: 'refund', paymentId: refund.reference, outcome: 'requested' });
+      record({ call: 'refund', paymentId: refund.paymentId, outcome: 'requested' });
       await gateway.refund(refund);
-      record({ call: 'refund', paymentId: refund.reference, outcome: 'refunded' });
+      record({ call: 'refund', paymentId: refund.paymentId, outcome: 'refunded' });
     },
   };
 }
 
 void runWorkerProcess('payments-worker', ({ config, connection, db }) =>
-  Worker.create({
+  createPaymentsWorker({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: PAYMENTS_TASK_QUEUE,
-    activities: createPaymentActivities({
-      db,
-      gateway: recording(
-        createMockGateway({
-          approvalRate: config.PAYMENT_APPROVAL_RATE,
-          failureRate: config.PAYMENT_FAILURE_RATE,
-          delayMs: config.PAYMENT_GATEWAY_DELAY_MS,
-        }),
-      ),
-    }),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    db,
+    gateway: recording(
+      createMockGateway({
+        approvalRate: config.PAYMENT_APPROVAL_RATE,
+        failureRate: config.PAYMENT_FAILURE_RATE,
+        delayMs: config.PAYMENT_GATEWAY_DELAY_MS,
+      }),
+    ),
+    tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
   }),
 ).catch((error: unknown) => {
   console.error('payments-worker failed:', error);

@@ -1,4 +1,4 @@
-// A service of the product (a worker, the API) as its own OS process, which the harness starts, kills and restarts.
+// A process of the stack (a worker, the API, PostgreSQL's supervisor), which the harness starts, kills and restarts.
 import { startService, type ServiceProcess } from '../../src/tools/service-process';
 import { LogFile } from './log-file';
 
@@ -14,7 +14,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 export class ManagedService {
   readonly log: LogFile;
-  /** Exits the harness did not cause: a crash of the product's own. */
+  /** Exits the harness did not cause: a crash of the process's own. */
   readonly unexpectedExits: string[] = [];
   private process: ServiceProcess | undefined;
   private expectingExit = false;

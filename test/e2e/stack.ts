@@ -8,8 +8,8 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { createDatabase } from '../../src/tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
-import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { freePort } from '../support/ports';
+import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
 import { findTemporalCli, TemporalDevServer } from './temporal-server';
 

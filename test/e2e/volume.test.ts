@@ -4,7 +4,8 @@ import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
 import { hostileRequests } from './hostile-requests';
 import { startStack, withLogsOnFailure, type Stack } from './stack';
-import { createOrders, mapConcurrent, orderBody, scenarioCustomer, waitUntilAllFinal } from './workload';
+import { waitUntilAllFinal } from './order-probes';
+import { createOrders, mapConcurrent, orderBody, scenarioCustomer } from './workload';
 
 jest.setTimeout(240_000);
 

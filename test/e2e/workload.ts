@@ -1,11 +1,7 @@
-// Driving the system like its clients do: many orders at bounded concurrency, then waiting for them to finish.
+// Driving the system like its clients do: many orders at bounded concurrency, each create safe to retry.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../src/db/knex';
-import { orderStates, isFinal, type OrderState, type OrderView } from '../../src/domain';
-import { eventually } from '../support/poll';
+import type { OrderView } from '../../src/domain';
 import type { ApiClient, CreateOrderBody } from './api-client';
-
-const finalStates = orderStates.filter(isFinal);
 
 /** Runs `work` over `items` with at most `concurrency` calls in flight; results keep the items' order. */
 export async function mapConcurrent<T, R>(
@@ -66,59 +62,12 @@ export async function createOrders(
   };
 }
 
-export async function statesOf(db: Db, ids: readonly string[]): Promise<Map<string, OrderState>> {
-  const rows: { id: string; state: OrderState }[] = await db('orders.orders').whereIn('id', ids).select('id', 'state');
-  return new Map(rows.map((row) => [row.id, row.state]));
-}
-
-/** Polls Postgres until every order is delivered or cancelled; resolves with the milliseconds it took. */
-export async function waitUntilAllFinal(db: Db, ids: readonly string[], timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  let unfinished: string[] = [...ids];
-  await eventually(
-    `${ids.length} orders to reach a final state`,
-    async () => {
-      const states = await statesOf(db, unfinished);
-      unfinished = unfinished.filter((id) => !finalStates.includes(states.get(id) ?? 'created'));
-      return unfinished.length === 0 ? true : undefined;
-    },
-    { timeoutMs, intervalMs: 250 },
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; still unfinished: ${unfinished.slice(0, 20).join(', ')}`);
-  });
-  return Date.now() - started;
-}
-
-/** Polls until at least `count` of the orders are in `state`. */
-export function waitUntilCount(db: Db, ids: readonly string[], state: OrderState, count: number, timeoutMs = 30_000) {
-  return eventually(
-    `${count} of ${ids.length} orders to be ${state}`,
-    async () => {
-      const states = await statesOf(db, ids);
-      return [...states.values()].filter((s) => s === state).length >= count ? true : undefined;
-    },
-    { timeoutMs, intervalMs: 100 },
-  );
+/** Three quarters approved, one quarter declined: both endings, nothing left to chance. */
+export function mixedOrders(customerId: string, count: number) {
+  return Array.from({ length: count }, (_, i) => orderBody(customerId, i % 4 === 3 ? 'tok_decline' : 'tok_approve', i));
 }
 
 /** A deliberate pause while a process is down: the fault itself, not a wait for something to happen. */
 export function downtime(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** When each order made its move into `state`, from its recorded history (epoch ms). */
-export async function transitionTimes(db: Db, ids: readonly string[], state: OrderState): Promise<Map<string, number>> {
-  const rows: { order_id: string; at: Date }[] = await db('orders.order_events')
-    .whereIn('order_id', ids)
-    .where({ event: 'transition', to_state: state })
-    .select('order_id', 'at');
-  return new Map(rows.map((row) => [row.order_id, row.at.getTime()]));
-}
-
-/** Transactions held open in the orders database: payments hold theirs across the gateway call. */
-export async function openTransactions(db: Db): Promise<number> {
-  const [row] = await db('pg_stat_activity')
-    .where({ datname: 'orders', state: 'idle in transaction' })
-    .count<{ n: string }[]>({ n: '*' });
-  return Number(row.n);
 }

@@ -1,3 +1,4 @@
+import { createMockGateway } from '../../activities/gateway';
 import { runWorkerProcess } from '../run';
 import { createPaymentsWorker } from './worker';
 
@@ -6,11 +7,11 @@ void runWorkerProcess('payments-worker', ({ config, connection, db }) =>
     connection,
     namespace: config.temporal.namespace,
     db,
-    gateway: {
+    gateway: createMockGateway({
       approvalRate: config.PAYMENT_APPROVAL_RATE,
       failureRate: config.PAYMENT_FAILURE_RATE,
       delayMs: config.PAYMENT_GATEWAY_DELAY_MS,
-    },
+    }),
     tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
   }),
 ).catch((error: unknown) => {

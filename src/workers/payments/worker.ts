@@ -1,6 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { MockGatewayOptions } from '../../activities/gateway';
-import { createMockGateway } from '../../activities/gateway';
+import type { PaymentGateway } from '../../activities/gateway';
 import { createPaymentActivities } from '../../activities/payments';
 import type { Db } from '../../db/knex';
 import { PAYMENTS_TASK_QUEUE } from '../../domain';
@@ -9,7 +8,7 @@ export interface PaymentsWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   db: Db;
-  gateway: MockGatewayOptions;
+  gateway: PaymentGateway;
   tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions'>;
 }
 
@@ -24,7 +23,7 @@ export function createPaymentsWorker({
     connection,
     namespace,
     taskQueue: PAYMENTS_TASK_QUEUE,
-    activities: createPaymentActivities({ db, gateway: createMockGateway(gateway) }),
+    activities: createPaymentActivities({ db, gateway }),
     ...tuning,
   });
 }

@@ -1,0 +1,129 @@
+// Infrastructure outages: the Temporal server and PostgreSQL each stopped with orders mid-flight, then brought back.
+import { eventually } from '../support/poll';
+import { ApiClient } from './api-client';
+import { auditStack, findings } from './audit';
+import { FiguresBook, figuresFrom } from './figures';
+import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from './stack';
+import {
+  deliveriesAfter,
+  inState,
+  maxLateSeconds,
+  mistimed,
+  waitUntilAllFinal,
+  waitUntilMidFlight,
+} from './order-probes';
+import { createOrders, downtime, mixedOrders, scenarioCustomer } from './workload';
+
+jest.setTimeout(240_000);
+
+const ORDERS = 60;
+const OUTAGE_MS = 5_000;
+
+const figures = new FiguresBook();
+let stack: Stack;
+let api: ApiClient;
+
+beforeAll(async () => {
+  // A slow gateway keeps orders waiting on payment while others already wait on their delivery timer.
+  stack = await startStack('outages', { paymentsWorker: { PAYMENT_GATEWAY_DELAY_MS: '1000' } });
+  api = new ApiClient(stack.apiUrl);
+});
+
+afterAll(async () => {
+  await figures.flush();
+  await stack?.stop();
+});
+
+/** Polls /readyz until it answers `status`; resolves with the problem's detail. */
+const readinessBecomes = (status: number, timeoutMs: number) =>
+  eventually(
+    `/readyz to answer ${status}`,
+    async () => {
+      const readiness = await api.readiness();
+      return readiness.status === status ? readiness.detail : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+
+it('resumes every workflow and timer when the Temporal server restarts on its state file, losing nothing', () =>
+  withLogsOnFailure(stack, async () => {
+    const started = Date.now();
+    const customer = scenarioCustomer('temporal-restart');
+    const { orders } = await createOrders(api, mixedOrders(customer, ORDERS), { concurrency: 16 });
+    const ids = orders.map((order) => order.id);
+    const atStop = await waitUntilMidFlight(stack.db, ids);
+    const stoppedAt = Date.now();
+    await stack.temporal.stop();
+    const whileDown = await readinessBecomes(503, OUTAGE_MS);
+    await downtime(OUTAGE_MS - (Date.now() - stoppedAt));
+    await stack.temporal.start();
+    const backAt = Date.now();
+    const recoveryMs = await waitUntilAllFinal(stack.db, ids, 120_000);
+    await readinessBecomes(200, 30_000);
+
+    const deliveries = await deliveriesAfter(stack.db, inState(atStop, 'confirmed'), backAt, DELIVERY_DELAY_SECONDS);
+    const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
+    figures.record(
+      figuresFrom('4 Temporal server restart', report, {
+        faults: ['temporal stop', `${((backAt - stoppedAt) / 1000).toFixed(1)}s down`],
+        recoveryMs,
+        durationMs: Date.now() - started,
+        extra: {
+          waiting_on_payment_at_stop: inState(atStop, 'created').length,
+          waiting_on_timer_at_stop: deliveries.length,
+          max_delivery_after_back: `${maxLateSeconds(deliveries)}s`,
+        },
+      }),
+    );
+
+    expect(whileDown).toMatch(/temporal/);
+    expect(findings(report)).toEqual([]);
+    expect(report.orders).toBe(ORDERS);
+    expect(report.finalStates).toEqual({ delivered: ORDERS * 0.75, cancelled: ORDERS * 0.25 });
+    expect(mistimed(deliveries)).toEqual([]);
+    expect(stack.unexpectedExits()).toEqual([]);
+  }));
+
+it('retries activities until PostgreSQL is back, answering 503 on /readyz meanwhile, and recovers', () =>
+  withLogsOnFailure(stack, async () => {
+    const started = Date.now();
+    const customer = scenarioCustomer('postgres-outage');
+    const { orders } = await createOrders(api, mixedOrders(customer, ORDERS), { concurrency: 16 });
+    const ids = orders.map((order) => order.id);
+    const atStop = await waitUntilMidFlight(stack.db, ids);
+    const stoppedAt = Date.now();
+    await stack.postgres.stop();
+    const whileDown = await readinessBecomes(503, OUTAGE_MS);
+    const liveWhileDown = await api.status('/healthz');
+    await downtime(OUTAGE_MS - (Date.now() - stoppedAt));
+    await stack.postgres.start();
+    const backAt = Date.now();
+    await readinessBecomes(200, 30_000);
+    const readyAgainMs = Date.now() - backAt;
+    const recoveryMs = await waitUntilAllFinal(stack.db, ids, 120_000);
+
+    const deliveries = await deliveriesAfter(stack.db, inState(atStop, 'confirmed'), backAt, DELIVERY_DELAY_SECONDS);
+    const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
+    figures.record(
+      figuresFrom('5 PostgreSQL outage', report, {
+        faults: ['postgres stop', `${((backAt - stoppedAt) / 1000).toFixed(1)}s down`],
+        recoveryMs,
+        durationMs: Date.now() - started,
+        extra: {
+          waiting_on_payment_at_stop: inState(atStop, 'created').length,
+          waiting_on_timer_at_stop: deliveries.length,
+          readyz_200_again_after: `${(readyAgainMs / 1000).toFixed(1)}s`,
+          max_delivery_after_back: `${maxLateSeconds(deliveries)}s`,
+          gateway_charges: report.gatewayCharges,
+        },
+      }),
+    );
+
+    expect(whileDown).toMatch(/postgres/);
+    expect(liveWhileDown).toBe(200);
+    expect(findings(report)).toEqual([]);
+    expect(report.orders).toBe(ORDERS);
+    expect(report.finalStates).toEqual({ delivered: ORDERS * 0.75, cancelled: ORDERS * 0.25 });
+    expect(mistimed(deliveries)).toEqual([]);
+    expect(stack.unexpectedExits()).toEqual([]);
+  }));
