@@ -73,7 +73,12 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (unavailable) {
       (req.log ?? logger).warn({ err: error }, `${unavailable} unavailable`);
       res.setHeader('Retry-After', '5');
-      return sendProblem(res, new HttpProblem(503, `${unavailable} is not reachable; retry later`).problem);
+      // A timeout may mean a slow server, not a down one: a create may have started, so say how to retry safely.
+      const detail =
+        unavailable === 'temporal'
+          ? 'temporal did not answer in time (the order may not be recorded yet); retry later, for a create with the same Idempotency-Key'
+          : 'postgres is not reachable; retry later';
+      return sendProblem(res, new HttpProblem(503, detail).problem);
     }
     (req.log ?? logger).error({ err: error }, 'unexpected error');
     sendProblem(res, new HttpProblem(500, 'an unexpected error occurred; it has been logged').problem);
