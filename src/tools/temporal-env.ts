@@ -1,9 +1,13 @@
 // Test environments on the locally obtained servers (see `npm run tools`), or on the SDK's own downloads without them.
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { TestWorkflowEnvironment, type LocalTestWorkflowEnvironmentOptions } from '@temporalio/testing';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sdkDownloadIntoCache } from './cache';
 import { resolveTemporalCli } from './temporal-cli';
-import { orderSearchAttributes } from './temporal-server';
+import { freePort } from './net';
+import { orderSearchAttributes, startTemporalDevServer } from './temporal-server';
 import { resolveTestServer } from './test-server';
 
 async function withHint<T>(usingSdkDownload: boolean, start: () => Promise<T>): Promise<T> {
@@ -34,19 +38,38 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   return env;
 }
 
-/** A real dev server (the `temporal` CLI) with the order search attributes registered, on a free port. */
-export async function createDevServerEnv(
-  server: LocalTestWorkflowEnvironmentOptions['server'] = {},
-): Promise<TestWorkflowEnvironment> {
+/**
+ * A real dev server (the `temporal` CLI) with the order search attributes registered, on a free port. Started here
+ * rather than by the SDK, which gives a server 5 s to come up: too little on a loaded 2-core machine.
+ */
+export async function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
   const cli = await resolveTemporalCli({ build: false });
-  const executable = cli ? { type: 'existing-path' as const, path: cli.path } : await sdkDownloadIntoCache();
-  return withHint(!cli, () =>
-    TestWorkflowEnvironment.createLocal({
-      server: {
-        executable,
-        searchAttributes: orderSearchAttributes,
-        ...server,
-      },
-    }),
+  if (!cli) {
+    const executable = await sdkDownloadIntoCache();
+    return withHint(true, () =>
+      TestWorkflowEnvironment.createLocal({ server: { executable, searchAttributes: orderSearchAttributes } }),
+    );
+  }
+  const stateDir = await mkdtemp(join(tmpdir(), 'order-system-dev-server-'));
+  const server = await startTemporalDevServer({
+    cliPath: cli.path,
+    port: await freePort(),
+    uiPort: await freePort(),
+    dbFile: join(stateDir, 'temporal.db'),
+    logLevel: 'error',
+  });
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address }).catch(
+    async (error: unknown) => {
+      await server.stop();
+      throw error;
+    },
   );
+  const teardownEnv = env.teardown.bind(env);
+  return Object.assign(env, {
+    async teardown() {
+      await teardownEnv();
+      await server.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  });
 }
