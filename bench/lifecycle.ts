@@ -6,7 +6,7 @@ import { benchCustomer, createOrderViaApi, openCount, orderBody, stateCounts } f
 import type { Progress } from './progress';
 import { perSecond } from './stats';
 import type { BenchTarget } from './target';
-import { deliveryRows, type DeliveryRow } from './timers';
+import { deliveryDelayMsOf, deliveryRows, type DeliveryRow } from './timers';
 
 export interface LifecyclePlan {
   concurrency: number;
@@ -30,6 +30,8 @@ export interface LifecycleResult {
   /** From the end of the load until nothing was open; undefined when the drain timed out. */
   drainMs: number | undefined;
   rows: DeliveryRow[];
+  /** The delay the orders were created with (the API's DELIVERY_DELAY_SECONDS), read from an order's timer. */
+  deliveryDelayMs: number;
   createdPerSecond: number;
   /** Deliveries per second inside the load window, after the first orders had time to come through. */
   sustainedDeliveredPerSecond: number;
@@ -41,7 +43,7 @@ export async function measureLifecycle(
   target: BenchTarget,
   runId: string,
   { concurrency, loadMs, drainTimeoutMs }: LifecyclePlan,
-  deliveryDelayMs: number,
+  plannedDelayMs: number,
   progress: Progress,
 ): Promise<LifecycleResult> {
   const customerId = benchCustomer('lifecycle', runId);
@@ -104,6 +106,9 @@ export async function measureLifecycle(
   );
 
   const rows = await deliveryRows(target.db, customerId);
+  // An API the bench did not start may use another delay than the one planned.
+  const delivered = rows.find((row) => row.deliveredAt !== undefined);
+  const deliveryDelayMs = (delivered && (await deliveryDelayMsOf(target.client, delivered.id))) ?? plannedDelayMs;
   const deliveredTimes = rows.flatMap((row) => (row.deliveredAt === undefined ? [] : [row.deliveredAt]));
   // The window opens once the first orders could have been delivered: a create, the delay, some margin.
   const windowStart = load.startedAt + deliveryDelayMs + 2_000;
@@ -116,6 +121,7 @@ export async function measureLifecycle(
     backlog,
     drainMs,
     rows,
+    deliveryDelayMs,
     createdPerSecond: perSecond(load.completed, load.elapsedMs),
     sustainedDeliveredPerSecond: perSecond(inWindow, loadEnd - windowStart),
     endToEndPerSecond: perSecond(deliveredTimes.length, lastDelivery - load.startedAt - deliveryDelayMs),

@@ -97,13 +97,14 @@ export function readGroup({ name, root, members }: ProcessGroup): GroupReading {
   };
 }
 
-/** How each of the stack's processes is recognised among this process's descendants. */
+/** How each of the stack's processes is recognised among this process's descendants (by its entry script). */
 const serviceMarkers: { name: string; matches: (p: ProcInfo) => boolean }[] = [
-  { name: 'orders-worker', matches: (p) => p.cmdline.includes('src/workers/orders/main.ts') },
-  { name: 'payments-worker', matches: (p) => p.cmdline.includes('src/workers/payments/main.ts') },
-  { name: 'api', matches: (p) => p.cmdline.includes('src/api/server.ts') },
+  { name: 'orders-worker', matches: (p) => /workers\/orders\/main\.ts|orders-worker\.ts/.test(p.cmdline) },
+  // The e2e stack runs the product's payments worker through a wrapper that records gateway calls.
+  { name: 'payments-worker', matches: (p) => /workers\/payments\/main\.ts|payments-worker\.ts/.test(p.cmdline) },
+  { name: 'api', matches: (p) => /api\/server\.ts/.test(p.cmdline) },
   { name: 'temporal', matches: (p) => p.cmdline.includes('server start-dev') },
-  // The postmaster: a postgres whose parent is not postgres (its backends' parent is the postmaster).
+  // The postmaster: its backends and background workers retitle themselves `postgres: …`.
   { name: 'postgres', matches: (p) => p.comm === 'postgres' && !p.cmdline.startsWith('postgres:') },
 ];
 

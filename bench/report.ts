@@ -39,6 +39,8 @@ export interface LifecycleFigures {
   createLatencyMs: Distribution;
   backlog: BacklogPoint[];
   drainMs: number | undefined;
+  /** CPU each process spent per order over the lifecycle run (load and drain), milliseconds. */
+  cpuMsPerOrder: Record<string, number>;
   baseline: OneActivityResult & { perSecond: number };
 }
 
@@ -55,6 +57,10 @@ export interface BenchReport {
     target: 'embedded' | 'external';
     /** Product settings given to every service (`--env`). */
     serviceEnv: Record<string, string>;
+    /** TEMPORAL_CLI when set: the dev server binary (or a wrapper adding flags) the stack ran. */
+    temporalCli: string | undefined;
+    /** Seconds until the stack answered. */
+    startupSeconds: number;
     notes: string[];
   };
   create: CreateFigures[];
@@ -108,7 +114,11 @@ export function renderReport(report: BenchReport): string {
       `load average ${meta.loadAverage.start.toFixed(1)} → ${meta.loadAverage.end.toFixed(1)}`,
   );
   const env = Object.entries(meta.serviceEnv);
-  out.push(`service settings: ${env.length === 0 ? 'product defaults' : env.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out.push(
+    `service settings: ${env.length === 0 ? 'product defaults' : env.map(([k, v]) => `${k}=${v}`).join(' ')}` +
+      `${meta.temporalCli ? `; TEMPORAL_CLI=${meta.temporalCli}` : ''}` +
+      `${meta.target === 'embedded' ? `; stack up in ${meta.startupSeconds.toFixed(0)} s` : ''}`,
+  );
   for (const note of meta.notes) out.push(`note: ${note}`);
 
   out.push('', 'CREATE — POST /orders (201 once the workflow has written the order row), closed loop per concurrency');
@@ -190,6 +200,14 @@ export function renderReport(report: BenchReport): string {
     out.push(
       `backlog (orders not final, one mark per second, load then drain): ${sparkline(life.backlog.map((p) => p.created + p.confirmed))}`,
     );
+    const cpu = Object.entries(life.cpuMsPerOrder).filter(([name]) => name !== 'bench');
+    const total = cpu.reduce((sum, [, ms]) => sum + ms, 0);
+    if (cpu.length > 0) {
+      out.push(
+        `CPU per order (ms): ${cpu.map(([name, ms]) => `${name} ${fmt(ms)}`).join(', ')}; stack ${fmt(total)}` +
+          ` → at most ~${fmt((meta.cpus * 1000) / total)} orders/s on ${meta.cpus} cores`,
+      );
+    }
     out.push(
       'delivered/s: deliveries inside the load window once the first could arrive; end-to-end/s: all orders over first create → last delivery − delay;',
       `baseline: ${life.baseline.workflows} workflows of one no-op activity each, started at the same concurrency, first start → last completion`,

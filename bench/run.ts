@@ -19,26 +19,35 @@ import { closeConnections, type LoopResult } from './load';
 import { defaultPlan, LIFECYCLE_DELIVERY_DELAY_SECONDS, quickPlan, type BenchPlan } from './plan';
 import { Progress } from './progress';
 import { measureRecovery } from './recovery';
-import { renderReport, writeReport, type BenchReport, type CreateFigures, type Throughput } from './report';
+import {
+  renderReport,
+  writeReport,
+  type BenchReport,
+  type CreateFigures,
+  type LifecycleFigures,
+  type Throughput,
+} from './report';
 import { ProcessSampler } from './sampler';
 import { distribution, perSecond } from './stats';
-import { connectExternalTarget, startEmbeddedTarget, type BenchTarget } from './target';
-import { deliveryDelayMsOf, timerAccuracy } from './timers';
+import { connectExternalTarget, startEmbeddedTarget, type BenchTarget, type ExternalAddresses } from './target';
+import { timerAccuracy } from './timers';
 
 const USAGE = `usage: npm run bench [-- --quick] [--api URL --temporal HOST:PORT --database URL [--namespace NS]] [--env KEY=VALUE ...]
-  --quick        about a minute: smaller counts and windows (a smoke check)
+  --quick          about a minute or two: small counts and short windows (a smoke check)
   --api, --temporal, --database
-                 drive a stack that is already running instead of starting one (all three together)
-  --env KEY=VALUE
-                 a product setting for every service of the bench's own stack, e.g. WORKER_WORKFLOW_CACHE_SIZE=500`;
+                   drive a stack that is already running instead of starting one (all three together)
+  --env KEY=VALUE  a product setting for every service of the bench's own stack (repeatable),
+                   e.g. --env WORKER_WORKFLOW_CACHE_SIZE=500 --env DB_POOL_MAX=20`;
+
+class UsageError extends Error {}
 
 interface Options {
   plan: BenchPlan;
-  external?: { apiUrl: string; temporalAddress: string; databaseUrl: string; namespace: string };
+  external?: ExternalAddresses;
   serviceEnv: Record<string, string>;
 }
 
-function options(argv: string[]): Options {
+function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -55,32 +64,29 @@ function options(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const given = [values.api, values.temporal, values.database].filter((v) => v !== undefined).length;
-  if (given !== 0 && given !== 3) throw new UsageError('--api, --temporal and --database go together');
   const serviceEnv: Record<string, string> = {};
   for (const pair of values.env) {
     const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
     if (!match) throw new UsageError(`--env ${pair}: expected KEY=VALUE`);
     serviceEnv[match[1]] = match[2];
   }
-  if (given === 3 && Object.keys(serviceEnv).length > 0)
-    throw new UsageError("--env applies to the bench's own stack only");
+  const plan = values.quick ? quickPlan : defaultPlan;
+  const { api, temporal, database } = values;
+  if (api === undefined && temporal === undefined && database === undefined) return { plan, serviceEnv };
+  if (api === undefined || temporal === undefined || database === undefined)
+    throw new UsageError('--api, --temporal and --database go together');
+  if (Object.keys(serviceEnv).length > 0) throw new UsageError("--env applies to the bench's own stack only");
   return {
-    plan: values.quick ? quickPlan : defaultPlan,
+    plan,
     serviceEnv,
-    external:
-      values.api && values.temporal && values.database
-        ? {
-            apiUrl: values.api.replace(/\/$/, ''),
-            temporalAddress: values.temporal,
-            databaseUrl: values.database,
-            namespace: values.namespace,
-          }
-        : undefined,
+    external: {
+      apiUrl: api.replace(/\/$/, ''),
+      temporalAddress: temporal,
+      databaseUrl: database,
+      namespace: values.namespace,
+    },
   };
 }
-
-class UsageError extends Error {}
 
 function gitCommit(): string {
   try {
@@ -119,106 +125,152 @@ class Resources {
       this.sampler?.stop();
       closeConnections();
       const steps = [() => this.insert?.close(), () => this.baseline?.stop(), () => this.target?.stop()];
-      for (const step of steps)
-        await Promise.resolve(step()).catch((error: unknown) => progress.log(`cleanup: ${String(error)}`));
+      for (const step of steps) {
+        await Promise.resolve()
+          .then(step)
+          .catch((error: unknown) => progress.log(`cleanup: ${String(error)}`));
+      }
     })();
     return this.stopping;
   }
 }
 
-async function bench(
-  { plan, external, serviceEnv }: Options,
-  resources: Resources,
-  progress: Progress,
-): Promise<BenchReport> {
-  const startedAt = new Date();
-  const loadStart = loadavg()[0];
-  const runId = randomUUID().slice(0, 8);
-  const notes = [...plan.scaledDown];
+interface Run {
+  plan: BenchPlan;
+  runId: string;
+  target: BenchTarget;
+  baseline: BaselineWorker;
+  sampler: ProcessSampler;
+  progress: Progress;
+  resources: Resources;
+}
 
-  progress.update(external ? 'connecting to the given stack' : 'starting the stack (Postgres, Temporal, workers, API)');
-  const bundle = bundleBaselineWorkflows();
-  bundle.catch(() => undefined); // awaited below; a failure of the stack start must not leave it unhandled
-  const target = external
-    ? await connectExternalTarget(external)
-    : await startEmbeddedTarget({ deliveryDelaySeconds: LIFECYCLE_DELIVERY_DELAY_SECONDS, serviceEnv });
-  resources.target = target;
-  resources.baseline = await BaselineWorker.start(target.temporalAddress, target.namespace, await bundle);
-  const sampler = new ProcessSampler(process.pid);
-  resources.sampler = sampler;
-  sampler.start();
-  const idle = await sampler.sampleNow();
-  progress.log(`stack up${target.logDir ? `; process logs in ${target.logDir}` : ''}`);
-  if (external)
-    notes.push(
-      "external stack: per-process footprint, the cache-size restarts and the recovery need the bench's own stack and are skipped",
-    );
-
-  // Baselines level by level beside the creates, so a busy neighbour on a shared machine skews them alike.
-  let endPhase = await sampler.phase('create');
-  resources.insert = await InsertBaseline.prepare(target.databaseUrl, runId);
-  const create: CreateFigures[] = [];
+/** POST /orders level by level, each beside its baselines, so a busy neighbour on a shared machine skews them alike. */
+async function createFigures({ plan, runId, target, baseline, progress, resources }: Run): Promise<CreateFigures[]> {
+  const insertBaseline = await InsertBaseline.prepare(target.databaseUrl, runId);
+  resources.insert = insertBaseline;
+  const figures: CreateFigures[] = [];
   for (const level of plan.create) {
+    const { concurrency } = level;
     const count = level.orders * 2;
     const maxMs = plan.baselineMaxMs;
-    const insert = await resources.insert.run({
-      concurrency: level.concurrency,
+    const insert = await insertBaseline.run({
+      concurrency,
       count,
       maxMs,
-      onProgress: (done) => progress.update(`baseline insert c=${level.concurrency}: ${done}/${count} rows`),
+      onProgress: (done) => progress.update(`baseline insert c=${concurrency}: ${done}/${count} rows`),
     });
-    const start = await workflowStartBaseline(target.client, resources.baseline, {
-      concurrency: level.concurrency,
+    const start = await workflowStartBaseline(target.client, baseline, {
+      concurrency,
       count,
       maxMs,
-      onProgress: (done) =>
-        progress.update(`baseline workflow start c=${level.concurrency}: ${done}/${count} workflows`),
+      onProgress: (done) => progress.update(`baseline workflow start c=${concurrency}: ${done}/${count} workflows`),
     });
     const [created] = await measureCreate(target, runId, [level], progress, plan.createDrainTimeoutMs);
-    create.push({
-      concurrency: level.concurrency,
+    figures.push({
+      concurrency,
       ...throughput(created.load),
       drainMs: created.drainMs,
       insertBaseline: throughput(insert),
       workflowStartBaseline: throughput(start),
     });
   }
-  await resources.insert.close();
   resources.insert = undefined;
-  await endPhase();
+  await insertBaseline.close();
+  return figures;
+}
 
-  endPhase = await sampler.phase('lifecycle');
+async function lifecycleFigures(run: Run) {
+  const { plan, runId, target, baseline, sampler, progress } = run;
+  const endPhase = await sampler.phase('lifecycle');
   const life = await measureLifecycle(target, runId, plan.lifecycle, LIFECYCLE_DELIVERY_DELAY_SECONDS * 1000, progress);
-  const delivered = life.rows.find((row) => row.deliveredAt !== undefined);
-  const delayMs =
-    (delivered && (await deliveryDelayMsOf(target.client, delivered.id))) ?? LIFECYCLE_DELIVERY_DELAY_SECONDS * 1000;
-  const timers = await timerAccuracy(target.client, life.rows, delayMs, plan.timerSample);
-  await endPhase();
+  const phase = await endPhase();
+  const timers = await timerAccuracy(target.client, life.rows, life.deliveryDelayMs, plan.timerSample);
 
-  endPhase = await sampler.phase('baseline');
-  const baselineRun = await oneActivityBaseline(target.client, resources.baseline, {
-    count: life.load.completed,
+  const endBaseline = await sampler.phase('baseline');
+  const count = life.load.completed;
+  const baselineRun = await oneActivityBaseline(target.client, baseline, {
+    count,
     concurrency: plan.lifecycle.concurrency,
     timeoutMs: plan.lifecycle.loadMs + plan.lifecycle.drainTimeoutMs,
-    onProgress: (done) => progress.update(`baseline one-activity workflows: ${done}/${life.load.completed} completed`),
+    onProgress: (done) => progress.update(`baseline one-activity workflows: ${done}/${count} completed`),
   });
-  await endPhase();
+  await endBaseline();
 
-  endPhase = await sampler.phase('open orders');
-  const openOrders = await measureOpenOrders(target, runId, plan.openOrders, serviceEnv, sampler, progress);
-  await endPhase();
+  const lifecycle: LifecycleFigures = {
+    concurrency: life.concurrency,
+    deliveryDelayMs: life.deliveryDelayMs,
+    loadMs: life.load.elapsedMs,
+    orders: count,
+    failed: life.load.failed,
+    failures: life.load.failures,
+    createdPerSecond: life.createdPerSecond,
+    sustainedDeliveredPerSecond: life.sustainedDeliveredPerSecond,
+    endToEndPerSecond: life.endToEndPerSecond,
+    createLatencyMs: distribution(life.load.latenciesMs),
+    backlog: life.backlog,
+    drainMs: life.drainMs,
+    cpuMsPerOrder: Object.fromEntries(
+      phase.processes.map((p) => [p.name, count > 0 ? (p.cpuSeconds * 1000) / count : Number.NaN]),
+    ),
+    baseline: { ...baselineRun, perSecond: perSecond(baselineRun.completed, baselineRun.elapsedMs) },
+  };
+  return { lifecycle, timers };
+}
 
+async function bench(options: Options, resources: Resources, progress: Progress): Promise<BenchReport> {
+  const { plan, external, serviceEnv } = options;
+  const startedAt = new Date();
+  const loadStart = loadavg()[0];
+
+  progress.update(external ? 'connecting to the given stack' : 'starting the stack (Postgres, Temporal, workers, API)');
+  const bundle = bundleBaselineWorkflows();
+  bundle.catch(() => undefined); // awaited below; a failed stack start must not leave it unhandled
+  const target = external
+    ? await connectExternalTarget(external)
+    : await startEmbeddedTarget({ deliveryDelaySeconds: LIFECYCLE_DELIVERY_DELAY_SECONDS, serviceEnv });
+  resources.target = target;
+  const startupSeconds = (Date.now() - startedAt.getTime()) / 1000;
+  const baseline = await BaselineWorker.start(target.temporalAddress, target.namespace, await bundle);
+  resources.baseline = baseline;
+  const sampler = new ProcessSampler(process.pid);
+  resources.sampler = sampler;
+  sampler.start();
+  const idle = await sampler.sampleNow();
+  progress.log(
+    `stack up in ${startupSeconds.toFixed(0)} s${target.logDir ? `; process logs in ${target.logDir}` : ''}`,
+  );
+
+  const run: Run = { plan, runId: randomUUID().slice(0, 8), target, baseline, sampler, progress, resources };
+  const notes = [...plan.scaledDown];
+  if (external) {
+    notes.push(
+      "external stack: per-process footprint, open orders (they would wait an hour in someone else's stack) and the recovery need the bench's own stack; skipped",
+    );
+  }
+
+  const endCreate = await sampler.phase('create');
+  const create = await createFigures(run);
+  await endCreate();
+
+  const { lifecycle, timers } = await lifecycleFigures(run);
+
+  let openOrders;
   let recovery;
   const ordersWorker = target.ordersWorker;
   if (ordersWorker) {
-    endPhase = await sampler.phase('recovery');
+    const endOpen = await sampler.phase('open orders');
+    openOrders = await measureOpenOrders(target, run.runId, plan.openOrders, serviceEnv, sampler, progress);
+    await endOpen();
+
+    const endRecovery = await sampler.phase('recovery');
     recovery = await measureRecovery(
       { ...target, ordersWorker },
-      runId,
+      run.runId,
       { ...plan.recovery, confirmRate: openOrders.fillPerSecond },
       progress,
     );
-    await endPhase();
+    await endRecovery();
   }
 
   return {
@@ -232,24 +284,12 @@ async function bench(
       loadAverage: { start: loadStart, end: loadavg()[0] },
       target: target.kind,
       serviceEnv,
+      temporalCli: process.env.TEMPORAL_CLI,
+      startupSeconds,
       notes,
     },
     create,
-    lifecycle: {
-      concurrency: life.concurrency,
-      deliveryDelayMs: delayMs,
-      loadMs: life.load.elapsedMs,
-      orders: life.load.completed,
-      failed: life.load.failed,
-      failures: life.load.failures,
-      createdPerSecond: life.createdPerSecond,
-      sustainedDeliveredPerSecond: life.sustainedDeliveredPerSecond,
-      endToEndPerSecond: life.endToEndPerSecond,
-      createLatencyMs: distribution(life.load.latenciesMs),
-      backlog: life.backlog,
-      drainMs: life.drainMs,
-      baseline: { ...baselineRun, perSecond: perSecond(baselineRun.completed, baselineRun.elapsedMs) },
-    },
+    lifecycle,
     timers,
     footprint: {
       idleRssBytes: Object.fromEntries(idle.readings.map((r) => [r.name, r.rssBytes])),
@@ -262,9 +302,9 @@ async function bench(
 
 async function main(): Promise<void> {
   const progress = new Progress();
-  let opts: Options;
+  let options: Options;
   try {
-    opts = options(process.argv.slice(2));
+    options = parseOptions(process.argv.slice(2));
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     process.exit(2);
@@ -282,7 +322,7 @@ async function main(): Promise<void> {
 
   let report: BenchReport;
   try {
-    report = await bench(opts, resources, progress);
+    report = await bench(options, resources, progress);
   } catch (error) {
     if (interrupted) return;
     progress.log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
