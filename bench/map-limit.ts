@@ -1,3 +1,4 @@
+// Bounded parallelism for the bench's bulk reads (workflow histories, status queries).
 /** `work` over `items` with at most `limit` calls in flight; results keep the items' order. */
 export async function mapLimit<T, R>(
   items: readonly T[],

@@ -155,7 +155,7 @@ export function renderReport(report: BenchReport): string {
     ),
   );
   out.push(
-    'insert = the same order + event insert (one transaction) straight into the same Postgres; wf start = starting an empty workflow on the same server',
+    'insert = the same order + event insert (one transaction) straight into the same Postgres (pool ≤ 32); wf start = starting an empty workflow on the same server',
   );
 
   const life = report.lifecycle;
@@ -292,17 +292,17 @@ export function renderReport(report: BenchReport): string {
           'process',
           'RSS before MiB',
           `RSS, ${waiting} open MiB`,
-          'KiB per open order',
+          'KiB per order held',
           `${projected ? 'projected ' : ''}RSS, ${requested} open MiB`,
         ],
         Object.keys(openOrders.rssAfterFill).map((name) => {
           const before = openOrders.rssBefore[name];
           const after = openOrders.rssAfterFill[name];
-          const perOrder = before === undefined || waiting === 0 ? undefined : (after - before) / waiting;
-          // The worker keeps at most its cache's worth of orders; the server and the database keep every one.
-          const held = name === 'orders-worker' ? Math.min(requested, cache) : requested;
+          // The worker holds at most its cache's worth of orders; the server and the database hold every one.
+          const holds = (orders: number) => (name === 'orders-worker' ? Math.min(orders, cache) : orders);
+          const perOrder = before === undefined || waiting === 0 ? undefined : (after - before) / holds(waiting);
           const atRequested =
-            perOrder === undefined || name === 'bench' ? undefined : before + Math.max(perOrder, 0) * held;
+            perOrder === undefined || name === 'bench' ? undefined : before + Math.max(perOrder, 0) * holds(requested);
           return [
             name,
             mib(before),

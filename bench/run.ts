@@ -2,6 +2,7 @@
 // (or drives the one given), measures it under bounded load, prints the tables and writes the figures as JSON.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,7 +38,8 @@ const USAGE = `usage: npm run bench [-- --quick] [--api URL --temporal HOST:PORT
   --api, --temporal, --database
                    drive a stack that is already running instead of starting one (all three together)
   --env KEY=VALUE  a product setting for every service of the bench's own stack (repeatable),
-                   e.g. --env WORKER_WORKFLOW_CACHE_SIZE=500 --env DB_POOL_MAX=20`;
+                   e.g. --env WORKER_WORKFLOW_CACHE_SIZE=500 --env DB_POOL_MAX=20
+  --render FILE    print the tables of a run's JSON again, measuring nothing`;
 
 class UsageError extends Error {}
 
@@ -57,11 +59,16 @@ function parseOptions(argv: string[]): Options {
       database: { type: 'string' },
       namespace: { type: 'string', default: 'default' },
       env: { type: 'string', multiple: true, default: [] },
+      render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(USAGE);
+    process.exit(0);
+  }
+  if (values.render) {
+    console.log(renderReport(JSON.parse(readFileSync(values.render, 'utf8')) as BenchReport));
     process.exit(0);
   }
   const serviceEnv: Record<string, string> = {};

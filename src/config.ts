@@ -17,7 +17,8 @@ const configSchema = z.object({
   PAYMENT_FAILURE_RATE: rate.default(0),
   PAYMENT_GATEWAY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  WORKER_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).optional(),
+  // Bounds the orders worker's memory (~1.25 MiB per cached order, see bench/README.md) instead of the SDK's default.
+  WORKER_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
