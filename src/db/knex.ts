@@ -4,7 +4,7 @@ import { migrationSource } from './migrations';
 
 export type Db = Knex;
 
-// Money is bigint in SQL; every amount here stays below 2^53 (see MAX_UNIT_PRICE), so numbers are exact.
+// Money is bigint in SQL; every amount here stays below 2^53 (see ORDER_LIMITS), so numbers are exact.
 types.setTypeParser(types.builtins.INT8, Number);
 
 export interface DbOptions {

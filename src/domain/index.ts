@@ -1,3 +1,4 @@
 export * from './order';
 export * from './order-input';
+export * from './order-rules';
 export * from './contract';

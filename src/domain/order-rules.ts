@@ -1,0 +1,72 @@
+// The order rules without a validation library, for the workflow sandbox: zod there is evaluated once per
+// workflow and costs ~1 MiB of worker memory per cached order (bench/README.md). The API validates with the zod
+// schema in order-input.ts, built from the same limits; a test keeps the two in agreement.
+import type { OrderItem } from './order';
+
+export const ORDER_LIMITS = {
+  customerIdLength: 64,
+  items: 100,
+  skuLength: 64,
+  quantity: 1000,
+  // Caps keep every amount an exact integer (quantity × unitPrice × items stays far below 2^53).
+  unitPrice: 1_000_000_000,
+} as const;
+
+export const paymentTokenPattern = /^tok_[A-Za-z0-9_]{1,60}$/;
+export const currencyPattern = /^[A-Z]{3}$/;
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const orderDefaults = { currency: 'MYR', paymentToken: 'tok_default' } as const;
+
+export interface CheckedOrder {
+  customerId: string;
+  items: OrderItem[];
+  currency: string;
+  paymentToken: string;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const isIntegerIn = (value: unknown, min: number, max: number): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+
+const isStringOfLength = (value: unknown, max: number): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= max;
+
+/** The order's fields checked against the rules, defaults applied; `problems` names each broken rule by path. */
+export function checkOrder(order: Record<string, unknown>): { order?: CheckedOrder; problems: string[] } {
+  const problems: string[] = [];
+  const { customerId, items, currency = orderDefaults.currency, paymentToken = orderDefaults.paymentToken } = order;
+  if (!isStringOfLength(customerId, ORDER_LIMITS.customerIdLength))
+    problems.push('customerId: must be 1–64 characters');
+  if (!Array.isArray(items) || items.length < 1 || items.length > ORDER_LIMITS.items) {
+    problems.push('items: must be 1–100 items');
+  } else {
+    items.forEach((item: unknown, index) => {
+      if (!isRecord(item)) return problems.push(`items.${index}: must be an object`);
+      if (!isStringOfLength(item.sku, ORDER_LIMITS.skuLength))
+        problems.push(`items.${index}.sku: must be 1–64 characters`);
+      if (!isIntegerIn(item.quantity, 1, ORDER_LIMITS.quantity))
+        problems.push(`items.${index}.quantity: must be an integer 1–1000`);
+      if (!isIntegerIn(item.unitPrice, 0, ORDER_LIMITS.unitPrice))
+        problems.push(`items.${index}.unitPrice: must be an integer 0–1000000000`);
+    });
+  }
+  if (typeof currency !== 'string' || !currencyPattern.test(currency))
+    problems.push('currency: must be three capital letters');
+  if (typeof paymentToken !== 'string' || !paymentTokenPattern.test(paymentToken)) {
+    problems.push('paymentToken: must match ^tok_[A-Za-z0-9_]{1,60}$');
+  }
+  if (problems.length > 0) return { problems };
+  const checkedItems = (items as OrderItem[]).map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice }));
+  return {
+    order: {
+      customerId: customerId as string,
+      items: checkedItems,
+      currency: currency as string,
+      paymentToken: paymentToken as string,
+    },
+    problems,
+  };
+}
