@@ -1,6 +1,7 @@
 // Memory with many orders open at once: orders waiting on a long delivery timer, what each one costs every process,
 // and the orders worker restarted with a small workflow cache and made to replay them (a worker must not keep every
 // open order in memory).
+import { loadConfig } from '../src/config';
 import { execFileSync } from 'node:child_process';
 import { getHeapStatistics } from 'node:v8';
 import type { Client } from '@temporalio/client';
@@ -89,9 +90,10 @@ export async function measureOpenOrders(
   progress: Progress,
 ): Promise<OpenOrdersResult> {
   const customerId = benchCustomer('open', runId);
-  const configuredCacheSize = workerEnv.WORKER_WORKFLOW_CACHE_SIZE
-    ? Number(workerEnv.WORKER_WORKFLOW_CACHE_SIZE)
-    : undefined;
+  // As the worker reads it: the product's default applies when the variable is unset.
+  const configuredCacheSize: number | undefined = loadConfig({
+    WORKER_WORKFLOW_CACHE_SIZE: workerEnv.WORKER_WORKFLOW_CACHE_SIZE,
+  }).WORKER_WORKFLOW_CACHE_SIZE;
   const label = 'open orders';
   // A fresh worker, so its memory before the fill is not the garbage of the measurements before.
   if (target.ordersWorker) {
