@@ -1,6 +1,7 @@
 // The mock payment gateway: fixed answers for test tokens, random ones for the rest.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config';
 
 export type ChargeOutcome = 'confirmed' | 'declined' | 'invalid';
 
@@ -56,4 +57,15 @@ export function createMockGateway({
       await call();
     },
   };
+}
+
+/** The mock gateway as the payments worker configures it (PAYMENT_* variables). */
+export function createConfiguredMockGateway(
+  config: Pick<Config, 'PAYMENT_APPROVAL_RATE' | 'PAYMENT_FAILURE_RATE' | 'PAYMENT_GATEWAY_DELAY_MS'>,
+): PaymentGateway {
+  return createMockGateway({
+    approvalRate: config.PAYMENT_APPROVAL_RATE,
+    failureRate: config.PAYMENT_FAILURE_RATE,
+    delayMs: config.PAYMENT_GATEWAY_DELAY_MS,
+  });
 }

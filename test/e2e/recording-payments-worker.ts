@@ -2,7 +2,7 @@
 // gateway, with every gateway call also written to the log as a `GATEWAY {json}` line: the record by which the suite
 // proves that no order was charged twice (under two payment ids).
 import { Context } from '@temporalio/activity';
-import { createMockGateway, type PaymentGateway } from '../../src/activities/gateway';
+import { createConfiguredMockGateway, type PaymentGateway } from '../../src/activities/gateway';
 import { createPaymentsWorker } from '../../src/workers/payments/worker';
 import { runWorkerProcess } from '../../src/workers/run';
 import type { GatewayCall } from './gateway-calls';
@@ -37,13 +37,7 @@ void runWorkerProcess('payments-worker', ({ config, connection, db }) =>
     connection,
     namespace: config.temporal.namespace,
     db,
-    gateway: recording(
-      createMockGateway({
-        approvalRate: config.PAYMENT_APPROVAL_RATE,
-        failureRate: config.PAYMENT_FAILURE_RATE,
-        delayMs: config.PAYMENT_GATEWAY_DELAY_MS,
-      }),
-    ),
+    gateway: recording(createConfiguredMockGateway(config)),
     tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
   }),
 ).catch((error: unknown) => {

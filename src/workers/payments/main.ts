@@ -1,4 +1,4 @@
-import { createMockGateway } from '../../activities/gateway';
+import { createConfiguredMockGateway } from '../../activities/gateway';
 import { runWorkerProcess } from '../run';
 import { createPaymentsWorker } from './worker';
 
@@ -7,11 +7,7 @@ void runWorkerProcess('payments-worker', ({ config, connection, db }) =>
     connection,
     namespace: config.temporal.namespace,
     db,
-    gateway: createMockGateway({
-      approvalRate: config.PAYMENT_APPROVAL_RATE,
-      failureRate: config.PAYMENT_FAILURE_RATE,
-      delayMs: config.PAYMENT_GATEWAY_DELAY_MS,
-    }),
+    gateway: createConfiguredMockGateway(config),
     tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
   }),
 ).catch((error: unknown) => {
