@@ -1,4 +1,7 @@
-// Records one real history per path of the order workflow into test/fixtures/histories/, for the replay tier.
+// Records one real history per path of the order workflow into test/fixtures/histories/local-writes/, for the replay
+// tier, and one order that began on the workflow as it was before its writes became local activities (taken from git)
+// and ended on the current one, into test/fixtures/histories/upgraded/. histories/remote-writes/ holds the paths as
+// recorded before that change; those are kept, never re-recorded.
 // Runs a Temporal dev server, embedded PostgreSQL and both real workers, then drives each path to its end.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -14,13 +17,18 @@ import { startEmbeddedPostgres } from '../src/tools/postgres';
 import { resolveTemporalCli } from '../src/tools/temporal-cli';
 import { startTemporalDevServer } from '../src/tools/temporal-server';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { createOrdersWorker } from '../src/workers/orders/worker';
 import { createPaymentsWorker } from '../src/workers/payments/worker';
 import { eventually } from '../test/support/poll';
 import { freePort } from '../src/tools/net';
 
-const outDir = join(__dirname, '..', 'test', 'fixtures', 'histories');
+const root = join(__dirname, '..');
+const historiesDir = join(root, 'test', 'fixtures', 'histories');
+const outDir = join(historiesDir, 'local-writes');
+const upgradedDir = join(historiesDir, 'upgraded');
+/** The last commit whose workflow wrote everything through ordinary activities (before patch local-order-writes). */
+const PRE_PATCH_COMMIT = '2e723ee';
 
 type Handle = WorkflowHandle<(input: OrderWorkflowInput) => Promise<unknown>>;
 
@@ -91,6 +99,36 @@ function recordingGateway(): PaymentGateway {
   };
 }
 
+/** Bundles src/workflows/order.ts as it was at `commit`, beside the current one so its imports resolve. */
+async function bundleWorkflowAt(commit: string, workDir: string): Promise<string> {
+  const { stdout: source } = await promisify(execFile)('git', ['show', `${commit}:src/workflows/order.ts`], {
+    cwd: root,
+  });
+  const sourcePath = join(root, 'src', 'workflows', `.recording-${commit}.ts`);
+  await writeFile(sourcePath, source);
+  try {
+    const { code } = await bundleWorkflowCode({ workflowsPath: sourcePath, logger: new DefaultLogger('WARN') });
+    const bundlePath = join(workDir, `workflow-${commit}.js`);
+    await writeFile(bundlePath, code);
+    return bundlePath;
+  } finally {
+    await rm(sourcePath, { force: true });
+  }
+}
+
+function newOrder(id: string, paymentToken: string, deliveryDelaySeconds: number): OrderWorkflowInput {
+  return {
+    order: {
+      id,
+      customerId: 'c-recorder',
+      items: [{ sku: 'FUEL-95', quantity: 2, unitPrice: 1050 }],
+      currency: 'MYR',
+      paymentToken,
+    },
+    deliveryDelaySeconds,
+  };
+}
+
 async function main(): Promise<void> {
   // The CLI both serves and exports: `temporal workflow show --output json` writes the canonical history format.
   const cli = await resolveTemporalCli({ build: false });
@@ -112,48 +150,61 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  const ordersWorker = (workflowBundlePath?: string) =>
+    createOrdersWorker({ connection: nativeConnection, namespace: 'default', db, workflowBundlePath });
+  const start = (input: OrderWorkflowInput): Promise<Handle> =>
+    client.workflow.start('orderWorkflow', {
+      taskQueue: ORDERS_TASK_QUEUE,
+      workflowId: orderWorkflowId(input.order.id),
+      args: [input],
+    });
+  async function save(dir: string, name: string, handle: Handle): Promise<void> {
+    const result = (await handle.result()) as { state: string };
+    const { stdout: history } = await promisify(execFile)(
+      cli!.path,
+      ['workflow', 'show', '--address', server.address, '--workflow-id', handle.workflowId, '--output', 'json'],
+      { maxBuffer: 64 << 20 },
+    );
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.json`), history.trimEnd() + '\n');
+    console.log(`recorded ${name}: the order ended ${result.state}`);
+  }
   try {
     await migrateLatest(db);
-    const ordersWorker = await createOrdersWorker({ connection: nativeConnection, namespace: 'default', db });
     const paymentsWorker = await createPaymentsWorker({
       connection: nativeConnection,
       namespace: 'default',
       db,
       gateway: recordingGateway(),
     });
-    await mkdir(outDir, { recursive: true });
-    await ordersWorker.runUntil(
-      paymentsWorker.runUntil(async () => {
+    const oldBundle = await bundleWorkflowAt(PRE_PATCH_COMMIT, workDir);
+    await paymentsWorker.runUntil(async () => {
+      await (
+        await ordersWorker()
+      ).runUntil(async () => {
         for (const scenario of scenarios) {
-          const id = randomUUID();
-          const handle: Handle = await client.workflow.start('orderWorkflow', {
-            taskQueue: ORDERS_TASK_QUEUE,
-            workflowId: orderWorkflowId(id),
-            args: [
-              {
-                order: {
-                  id,
-                  customerId: 'c-recorder',
-                  items: [{ sku: 'FUEL-95', quantity: 2, unitPrice: 1050 }],
-                  currency: 'MYR',
-                  paymentToken: scenario.paymentToken,
-                },
-                deliveryDelaySeconds: scenario.deliveryDelaySeconds,
-              },
-            ],
-          });
+          const handle = await start(newOrder(randomUUID(), scenario.paymentToken, scenario.deliveryDelaySeconds));
           await scenario.drive(handle);
-          const result = (await handle.result()) as { state: string };
-          const { stdout: history } = await promisify(execFile)(
-            cli.path,
-            ['workflow', 'show', '--address', server.address, '--workflow-id', handle.workflowId, '--output', 'json'],
-            { maxBuffer: 64 << 20 },
-          );
-          await writeFile(join(outDir, `${scenario.name}.json`), history.trimEnd() + '\n');
-          console.log(`recorded ${scenario.name}: the order ended ${result.state}`);
+          await save(outDir, scenario.name, handle);
         }
-      }),
-    );
+      });
+      // An order confirmed by the old workflow, its worker then replaced by the current one: two cancels come, the
+      // first refunds and cancels through ordinary activities, the rejected second is written the new way.
+      let upgraded: Handle | undefined;
+      await (
+        await ordersWorker(oldBundle)
+      ).runUntil(async () => {
+        upgraded = await start(newOrder(randomUUID(), 'tok_approve', 3600));
+        await waitForState(upgraded, 'confirmed');
+      });
+      await (
+        await ordersWorker()
+      ).runUntil(async () => {
+        await upgraded!.signal(cancelSignal, {});
+        await upgraded!.signal(cancelSignal, { reason: 'again' });
+        await save(upgradedDir, 'confirmed-then-cancelled-twice', upgraded!);
+      });
+    });
   } finally {
     await connection.close();
     await nativeConnection.close();

@@ -1,7 +1,13 @@
 // Order persistence: every state change is one guarded, idempotent transaction.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../db/knex';
-import type { CancelRejectionRecord, OrderActivities, OrderCreatedRecord, TransitionRecord } from '../domain';
+import type {
+  CancelRejectionRecord,
+  OrderActivities,
+  OrderCreatedRecord,
+  RecordedAt,
+  TransitionRecord,
+} from '../domain';
 
 const ORDERS = 'orders.orders';
 const EVENTS = 'orders.order_events';
@@ -10,8 +16,8 @@ export const ILLEGAL_TRANSITION_ERROR = 'IllegalTransition';
 
 export function createOrderActivities({ db }: { db: Db }): OrderActivities {
   return {
-    async recordOrderCreated({ order, requestFingerprint, idempotencyKey }: OrderCreatedRecord): Promise<void> {
-      await db.transaction(async (trx) => {
+    async recordOrderCreated({ order, requestFingerprint, idempotencyKey }: OrderCreatedRecord): Promise<RecordedAt> {
+      return db.transaction(async (trx) => {
         const inserted = await trx(ORDERS)
           .insert({
             id: order.id,
@@ -31,7 +37,10 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
           .onConflict('id')
           .ignore()
           .returning('id');
-        if (inserted.length === 0) return;
+        if (inserted.length === 0) {
+          const stored = await trx(ORDERS).where({ id: order.id }).first<{ created_at: Date }>('created_at');
+          return { at: stored.created_at.toISOString() };
+        }
         await trx(EVENTS).insert({
           order_id: order.id,
           event: 'transition',
@@ -41,11 +50,12 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
           dedupe_key: 'transition:created',
           at: order.createdAt,
         });
+        return { at: order.createdAt };
       });
     },
 
-    async recordTransition({ orderId, from, to, reason, payment, at }: TransitionRecord): Promise<void> {
-      await db.transaction(async (trx) => {
+    async recordTransition({ orderId, from, to, reason, payment, at }: TransitionRecord): Promise<RecordedAt> {
+      return db.transaction(async (trx) => {
         const updated = await trx(ORDERS)
           .where({ id: orderId, state: from })
           .update({
@@ -66,11 +76,11 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
             dedupe_key: `transition:${to}`,
             at,
           });
-          return;
+          return { at };
         }
         const current = await trx(ORDERS).where({ id: orderId }).first<{ state: string } | undefined>('state');
         // Already in the target state: this is a retry or a replay of a transition that committed.
-        if (current?.state === to) return;
+        if (current?.state === to) return storedEventAt(trx, orderId, `transition:${to}`);
         throw ApplicationFailure.nonRetryable(
           `order ${orderId} is ${current ? current.state : 'not recorded'}; refusing ${from} -> ${to}`,
           ILLEGAL_TRANSITION_ERROR,
@@ -78,8 +88,8 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
       });
     },
 
-    async recordCancelRejected({ orderId, sequence, state, reason, at }: CancelRejectionRecord): Promise<void> {
-      await db(EVENTS)
+    async recordCancelRejected({ orderId, sequence, state, reason, at }: CancelRejectionRecord): Promise<RecordedAt> {
+      const inserted = await db(EVENTS)
         .insert({
           order_id: orderId,
           event: 'cancel_rejected',
@@ -90,7 +100,15 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
           at,
         })
         .onConflict(['order_id', 'dedupe_key'])
-        .ignore();
+        .ignore()
+        .returning('id');
+      return inserted.length > 0 ? { at } : storedEventAt(db, orderId, `cancel_rejected:${sequence}`);
     },
   };
+}
+
+/** The time a write that already happened was recorded (db may be a transaction). */
+async function storedEventAt(db: Db, orderId: string, dedupeKey: string): Promise<RecordedAt> {
+  const event = await db(EVENTS).where({ order_id: orderId, dedupe_key: dedupeKey }).first<{ at: Date }>('at');
+  return { at: event.at.toISOString() };
 }

@@ -92,8 +92,17 @@ export interface CancelRejectionRecord {
   at: string;
 }
 
+/**
+ * When the store says a write happened: the time it was first recorded. A retry that finds the write already done
+ * answers the stored time, so the workflow's view matches the database even when a workflow task that ran the write
+ * as a local activity is retried with a later clock.
+ */
+export interface RecordedAt {
+  at: string;
+}
+
 export interface OrderActivities {
-  recordOrderCreated(record: OrderCreatedRecord): Promise<void>;
-  recordTransition(record: TransitionRecord): Promise<void>;
-  recordCancelRejected(record: CancelRejectionRecord): Promise<void>;
+  recordOrderCreated(record: OrderCreatedRecord): Promise<RecordedAt>;
+  recordTransition(record: TransitionRecord): Promise<RecordedAt>;
+  recordCancelRejected(record: CancelRejectionRecord): Promise<RecordedAt>;
 }

@@ -5,7 +5,9 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -33,6 +35,7 @@ import {
   type OrderActivities,
   type OrderWorkflowInput,
   type PaymentActivities,
+  type RecordedAt,
   type RefundRequest,
 } from '../domain/contract';
 import { checkOrder, uuidPattern } from '../domain/order-rules';
@@ -40,7 +43,28 @@ import { checkOrder, uuidPattern } from '../domain/order-rules';
 // No maximum attempts: a database or gateway outage is waited out, never turned into a lost order.
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
-const orders = proxyActivities<OrderActivities>({ startToCloseTimeout: '15s', retry });
+const orderWrites = { startToCloseTimeout: '15s', retry } as const;
+const orders = proxyActivities<OrderActivities>(orderWrites);
+const localOrders = proxyLocalActivities<OrderActivities>(orderWrites);
+
+/**
+ * Recording the order and its rejected cancels run as local activities, in the orders worker that runs the workflow:
+ * no task queue round trip, fewer history events. A local write commits before its workflow task does, so it may run
+ * again when that task is retried (a crash, or a signal that came meanwhile); the writes are idempotent and answer the
+ * time first recorded, so the order's view stays equal to its rows. Neither write depends on what a signal decides.
+ *
+ * State transitions stay ordinary activities on purpose: their decision must be committed before their write. As a
+ * local activity, a delivery written in a task that a cancel signal then forces to retry is re-decided as a cancel
+ * (the retried task sees the timer and the signal together, signal first), leaving the row delivered and the
+ * workflow refusing it. test/workflow/order-workflow.test.ts holds that race.
+ *
+ * Orders whose history began before this change keep the activities they scheduled; patched() tells them apart.
+ */
+const LOCAL_ORDER_WRITES_PATCH = 'local-order-writes';
+
+/** Histories from before the writes answered a time hold no result; the time the workflow chose stands then. */
+const storedAt = (answer: RecordedAt | undefined, chosen: string): string => answer?.at ?? chosen;
+
 const payments = proxyActivities<PaymentActivities>({
   taskQueue: PAYMENTS_TASK_QUEUE,
   startToCloseTimeout: '30s',
@@ -93,11 +117,21 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     }
   });
 
-  await orders.recordOrderCreated({
+  // Cancelling the workflow itself (say from the Web UI) is a cancel request like the signal, not an abandoned order.
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelRequest ??= { reason: cancelReasons.workflowCancelled };
+  });
+
+  const createdRecord = {
     order: view,
     requestFingerprint: order.requestFingerprint ?? null,
     idempotencyKey: order.idempotencyKey ?? null,
-  });
+  };
+  // A cancel that comes while the order is being recorded must not leave its row behind: the story handles it.
+  const created = patched(LOCAL_ORDER_WRITES_PATCH)
+    ? await CancellationScope.nonCancellable(() => localOrders.recordOrderCreated(createdRecord))
+    : await orders.recordOrderCreated(createdRecord);
+  view.createdAt = view.updatedAt = storedAt(created, view.createdAt);
   view.history.push({ event: 'transition', state: 'created', at: view.createdAt, reason: null });
   recorded = true;
   upsertSearchAttributes([
@@ -108,8 +142,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   async function moveTo(to: OrderState, reason: string | null, payment: PaymentView): Promise<void> {
     assertTransition(view.state, to);
     decided = to;
-    const at = now();
-    await orders.recordTransition({ orderId: order.id, from: view.state, to, reason, payment, at });
+    const chosen = now();
+    const answer = await orders.recordTransition({
+      orderId: order.id,
+      from: view.state,
+      to,
+      reason,
+      payment,
+      at: chosen,
+    });
+    const at = storedAt(answer, chosen);
     Object.assign(view, { state: to, payment, updatedAt: at, cancelReason: to === 'cancelled' ? reason : null });
     view.history.push({ event: 'transition', state: to, at, reason });
     upsertSearchAttributes([{ key: orderStateSearchAttribute, value: to }]);
@@ -148,10 +190,6 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     return Promise.race([charge, cancelled]);
   }
 
-  // Cancelling the workflow itself (say from the Web UI) is a cancel request like the signal, not an abandoned order.
-  CancellationScope.current().cancelRequested.catch(() => {
-    cancelRequest ??= { reason: cancelReasons.workflowCancelled };
-  });
   await CancellationScope.nonCancellable(async () => {
     const payment = await settlePayment();
     if (payment.kind === 'invalid') {
@@ -172,8 +210,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   // Cancels that came too late change nothing, but the order's history says they came.
   while (rejectedCancels.length > 0) {
     const rejection = rejectedCancels.shift()!;
-    await orders.recordCancelRejected(rejection);
-    view.history.push({ event: 'cancel_rejected', state: rejection.state, at: rejection.at, reason: rejection.reason });
+    const stored = patched(LOCAL_ORDER_WRITES_PATCH)
+      ? await localOrders.recordCancelRejected(rejection)
+      : await orders.recordCancelRejected(rejection);
+    const at = storedAt(stored, rejection.at);
+    view.history.push({ event: 'cancel_rejected', state: rejection.state, at, reason: rejection.reason });
   }
   return view;
 }

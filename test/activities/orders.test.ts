@@ -127,4 +127,28 @@ describe('order activities', () => {
     await activities.recordCancelRejected({ ...rejection, sequence: 2 });
     expect((await eventsOf(record.order.id)).filter((e) => e.event === 'cancel_rejected')).toHaveLength(2);
   });
+
+  it('answers the time a write was first recorded, also to a retry that brings a later time', async () => {
+    const record = newOrder();
+    const later = (at: string) => new Date(Date.parse(at) + 60_000).toISOString();
+    const first = record.order.createdAt;
+    expect(await activities.recordOrderCreated(record)).toEqual({ at: first });
+    const retried = { ...record, order: { ...record.order, createdAt: later(first) } };
+    expect(await activities.recordOrderCreated(retried)).toEqual({ at: first });
+
+    const transition = confirm(record.order.id);
+    expect(await activities.recordTransition(transition)).toEqual({ at: transition.at });
+    expect(await activities.recordTransition({ ...transition, at: later(transition.at) })).toEqual({
+      at: transition.at,
+    });
+
+    const rejection = { orderId: record.order.id, sequence: 1, state: 'confirmed' as const, reason: null, at: first };
+    expect(await activities.recordCancelRejected(rejection)).toEqual({ at: first });
+    expect(await activities.recordCancelRejected({ ...rejection, at: later(first) })).toEqual({ at: first });
+    expect((await eventsOf(record.order.id)).map((e: { at: Date }) => e.at.toISOString())).toEqual([
+      first,
+      transition.at,
+      first,
+    ]);
+  });
 });

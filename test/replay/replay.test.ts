@@ -8,7 +8,26 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 
 const quiet = new DefaultLogger('WARN');
 const historiesDir = join(__dirname, '..', 'fixtures', 'histories');
-const historyFiles = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
+/**
+ * remote-writes/: every path as recorded before the order's writes became local activities (patch local-order-writes);
+ * local-writes/: every path as the current code records it; upgraded/: an order begun on the old code, ended on the new.
+ */
+const generations = ['remote-writes', 'local-writes', 'upgraded'] as const;
+const historyFiles = generations.flatMap((dir) =>
+  readdirSync(join(historiesDir, dir))
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => `${dir}/${file}`),
+);
+const everyPath = [
+  'cancelled-in-confirmed.json',
+  'cancelled-in-created.json',
+  'declined.json',
+  'delivered.json',
+  'duplicate-cancel.json',
+  'invalid-token.json',
+  'payment-retried.json',
+  'workflow-cancelled.json',
+];
 
 /** The workflow validates its id against the order's, so replay needs the recorded id, read from the input. */
 function loadHistory(file: string) {
@@ -29,19 +48,30 @@ async function replayAll(workflowBundle: WorkflowBundleWithSourceMap) {
 }
 
 describe('recorded order histories', () => {
-  it('cover every path of the order workflow', () => {
+  it('cover every path of the order workflow, before and after its writes became local, and an upgrade between', () => {
     expect(historyFiles.sort()).toEqual(
       [
-        'cancelled-in-confirmed.json',
-        'cancelled-in-created.json',
-        'declined.json',
-        'delivered.json',
-        'duplicate-cancel.json',
-        'invalid-token.json',
-        'payment-retried.json',
-        'workflow-cancelled.json',
+        ...everyPath.map((file) => `remote-writes/${file}`),
+        ...everyPath.map((file) => `local-writes/${file}`),
+        'upgraded/confirmed-then-cancelled-twice.json',
       ].sort(),
     );
+  });
+
+  it('are what their folder says: the patch marker absent, first, or after the old activities', () => {
+    const markers = (file: string) =>
+      (loadHistory(file).history.events ?? []).flatMap((event, index) => {
+        const name = event.markerRecordedEventAttributes?.markerName;
+        return name ? [{ name, index }] : [];
+      });
+    const firstActivity = (file: string) =>
+      (loadHistory(file).history.events ?? []).findIndex((event) => event.activityTaskScheduledEventAttributes);
+    for (const file of historyFiles) {
+      const patch = markers(file).find((marker) => marker.name === 'core_patch');
+      if (file.startsWith('remote-writes/')) expect({ file, patch }).toEqual({ file, patch: undefined });
+      if (file.startsWith('local-writes/')) expect(patch!.index).toBeLessThan(firstActivity(file));
+      if (file.startsWith('upgraded/')) expect(patch!.index).toBeGreaterThan(firstActivity(file));
+    }
   });
 
   it('replay without nondeterminism against the current workflow code', async () => {

@@ -88,4 +88,40 @@ describe('orderWorkflow cancelled while its payment is in flight', () => {
     });
     expect(payments.refunds).toHaveLength(1);
   });
+
+  it('records the order and then cancels it when the workflow is cancelled while the order is being recorded', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const recording = gate<void>();
+    let recordingStarted = false;
+    store.beforeCreated = async () => {
+      recordingStarted = true;
+      await recording.promise;
+    };
+    // The charge is still in flight when the cancel is handled (the test server mishandles a cancel that races a
+    // charge completing); the refund voids it.
+    const hold = gate<void>();
+    payments.charge = async () => {
+      await hold.promise;
+      return { status: 'confirmed', paymentId: 'pay_w' };
+    };
+    payments.refund = async () => ({ status: 'voided', paymentId: 'pay_w' });
+    const result = await harness.withWorkers(store, payments, async () => {
+      const handle = await harness.startOrder();
+      await eventually('the order being recorded', () => (recordingStarted ? true : undefined));
+      await handle.cancel();
+      recording.open();
+      const view = await handle.result();
+      hold.open();
+      return view;
+    });
+    expect(result).toMatchObject({
+      state: 'cancelled',
+      cancelReason: 'workflow_cancelled',
+      payment: { status: 'voided', id: 'pay_w' },
+    });
+    expect(store.created).toHaveLength(1);
+    expect(store.path()).toEqual(['created', 'cancelled']);
+    expect(payments.refunds).toHaveLength(1);
+  });
 });

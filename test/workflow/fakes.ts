@@ -19,16 +19,22 @@ export class FakeOrderStore implements OrderActivities {
   readonly rejections: CancelRejectionRecord[] = [];
   /** Lets a test hold a transition open, e.g. to send a cancel while delivery is being recorded. */
   beforeTransition: (record: TransitionRecord) => Promise<void> = async () => {};
+  /** Lets a test hold the order's recording open, e.g. to cancel the workflow meanwhile. */
+  beforeCreated: (record: OrderCreatedRecord) => Promise<void> = async () => {};
 
   recordOrderCreated = async (record: OrderCreatedRecord) => {
+    await this.beforeCreated(record);
     this.created.push(record);
+    return { at: record.order.createdAt };
   };
   recordTransition = async (record: TransitionRecord) => {
     await this.beforeTransition(record);
     this.transitions.push(record);
+    return { at: record.at };
   };
   recordCancelRejected = async (record: CancelRejectionRecord) => {
     this.rejections.push(record);
+    return { at: record.at };
   };
 
   path(): string[] {
