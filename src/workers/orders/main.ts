@@ -9,6 +9,7 @@ void runWorkerProcess('orders-worker', ({ config, connection, db }) =>
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     tuning: {
       maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,
+      stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     },
   }),

@@ -9,7 +9,10 @@ export interface OrdersWorkerDeps {
   db: Db;
   /** A bundle built ahead of time (production); without it the workflow code is bundled at start. */
   workflowBundlePath?: string;
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'>;
+  tuning?: Pick<
+    WorkerOptions,
+    'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'stickyQueueScheduleToStartTimeout'
+  >;
 }
 
 export function createOrdersWorker({
