@@ -1,5 +1,6 @@
 // Runs the Temporal dev server that `npm run temporal`, `npm start` and the e2e tests share.
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
@@ -21,6 +22,12 @@ export interface DevServerOptions {
   dbFile: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   log?: Log;
+  /** The CLI path only: `--sqlite-pragma` values, e.g. `synchronous=off`. */
+  sqlitePragmas?: string[];
+  /** The CLI path only: no Web UI. */
+  headless?: boolean;
+  /** The CLI path only: each line the server prints; without it the output is inherited. */
+  onOutput?: (line: string) => void;
 }
 
 export interface DevServerHandle {
@@ -28,44 +35,59 @@ export interface DevServerHandle {
   uiUrl: string;
   /** Resolves with the exit code (128 + signal number when killed by a signal). */
   exited: Promise<number>;
+  /** SIGTERM (a clean stop that flushes the state file), SIGKILL if it hangs. */
   stop(): Promise<void>;
+  /** SIGKILL at once, synchronously: for the last-resort cleanup of an exiting process. */
+  killNow(): void;
 }
 
 /** Resolves once the frontend port accepts connections. */
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServerHandle> {
-  const { ip = '127.0.0.1', port, uiPort, dbFile, logLevel = 'warn' } = opts;
+  const { ip = '127.0.0.1', port, uiPort, dbFile, logLevel = 'warn', sqlitePragmas = [], headless = false } = opts;
   await mkdir(dirname(dbFile), { recursive: true });
   const address = `${ip}:${port}`;
   const uiUrl = `http://${ip === '0.0.0.0' ? 'localhost' : ip}:${uiPort}`;
   // Otherwise a server already listening there would pass for ours while ours fails to bind.
   if (await canConnect(ip, port)) throw new Error(`${address} is already in use (is another Temporal server running?)`);
   return opts.cliPath
-    ? startCli(opts.cliPath, { ip, port, uiPort, dbFile, logLevel, address, uiUrl })
-    : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
+    ? startCli(
+        opts.cliPath,
+        { ip, port, uiPort, dbFile, logLevel, sqlitePragmas, headless, address, uiUrl },
+        opts.onOutput,
+      )
+    : startFromSdk({ ip, port, uiPort, dbFile, logLevel, sqlitePragmas, headless, address, uiUrl, log: opts.log });
 }
 
-type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log'>> & { address: string; uiUrl: string };
+type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput'>> & { address: string; uiUrl: string };
 
-async function startCli(cliPath: string, o: Resolved): Promise<DevServerHandle> {
+async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) => void): Promise<DevServerHandle> {
   const searchAttributeArgs = orderSearchAttributes.flatMap(({ name, type }) => [
     '--search-attribute',
     `${name}=${TypedSearchAttributes.toMetadataType(type)}`,
   ]);
   const child = spawn(
     cliPath,
-    ['server', 'start-dev', '--ip', o.ip, '--port', String(o.port), '--ui-port', String(o.uiPort)]
+    ['server', 'start-dev', '--ip', o.ip, '--port', String(o.port)]
+      .concat(o.headless ? ['--headless'] : ['--ui-port', String(o.uiPort)])
       .concat(['--db-filename', o.dbFile, '--namespace', 'default', '--log-level', o.logLevel])
+      .concat(o.sqlitePragmas.flatMap((pragma) => ['--sqlite-pragma', pragma]))
       .concat(searchAttributeArgs),
-    { stdio: 'inherit' },
+    { stdio: onOutput ? ['ignore', 'pipe', 'pipe'] : 'inherit' },
   );
+  if (onOutput)
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream! }).on('line', onOutput);
   const exited = new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (running()) child.kill('SIGTERM');
     const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited.finally(() => clearTimeout(forced));
+  };
+  const killNow = () => {
+    if (running()) child.kill('SIGKILL');
   };
   try {
     await Promise.race([
@@ -76,7 +98,7 @@ async function startCli(cliPath: string, o: Resolved): Promise<DevServerHandle> 
     await stop();
     throw error;
   }
-  return { address: o.address, uiUrl: o.uiUrl, exited, stop };
+  return { address: o.address, uiUrl: o.uiUrl, exited, stop, killNow };
 }
 
 async function startFromSdk(o: Resolved & { log?: Log }): Promise<DevServerHandle> {
@@ -101,5 +123,6 @@ async function startFromSdk(o: Resolved & { log?: Log }): Promise<DevServerHandl
     await env.teardown();
     markStopped(0);
   };
-  return { address: o.address, uiUrl: o.uiUrl, exited, stop };
+  // The SDK owns that process and kills it when this one exits.
+  return { address: o.address, uiUrl: o.uiUrl, exited, stop, killNow: () => undefined };
 }
