@@ -9,6 +9,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -43,9 +44,14 @@ import { checkOrder, uuidPattern } from '../domain/order-rules';
 // No maximum attempts: a database or gateway outage is waited out, never turned into a lost order.
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
-const orderWrites = { startToCloseTimeout: '15s', retry } as const;
-const orders = proxyActivities<OrderActivities>(orderWrites);
-const localOrders = proxyLocalActivities<OrderActivities>(orderWrites);
+const orders = proxyActivities<OrderActivities>({ startToCloseTimeout: '15s', retry });
+// A local activity retries inside the workflow task, which the worker extends every ~8 s with new history events: a
+// few tries, then writeLocallyFirst hands the write to an ordinary activity, which can wait out any outage.
+const localOrders = proxyLocalActivities<OrderActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '30s',
+  retry: { ...retry, maximumAttempts: 3 },
+});
 
 /**
  * Recording the order and its rejected cancels run as local activities, in the orders worker that runs the workflow:
@@ -61,6 +67,16 @@ const localOrders = proxyLocalActivities<OrderActivities>(orderWrites);
  * Orders whose history began before this change keep the activities they scheduled; patched() tells them apart.
  */
 const LOCAL_ORDER_WRITES_PATCH = 'local-order-writes';
+
+/** A write as a local activity, or, once that has failed for a while (a database outage), as an ordinary one. */
+async function writeLocallyFirst<T>(write: (store: OrderActivities) => Promise<T>): Promise<T> {
+  try {
+    return await write(localOrders);
+  } catch (error) {
+    if (!isWorthRetrying(error)) throw error;
+    return write(orders);
+  }
+}
 
 /** Histories from before the writes answered a time hold no result; the time the workflow chose stands then. */
 const storedAt = (answer: RecordedAt | undefined, chosen: string): string => answer?.at ?? chosen;
@@ -94,6 +110,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   let recorded = false;
   let cancelRequest: { reason: string } | undefined;
   const rejectedCancels: CancelRejectionRecord[] = [];
+  // Counts every rejected cancel, also those already written and taken off the list: it names each one's row.
+  let rejectionsSeen = 0;
   // Read through a function: the signal handler changes it between awaits, which type narrowing cannot see.
   const pendingCancel = () => cancelRequest;
 
@@ -107,7 +125,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     if (isFinal(decided) || cancelRequest) {
       rejectedCancels.push({
         orderId: order.id,
-        sequence: rejectedCancels.length + 1,
+        sequence: ++rejectionsSeen,
         state: decided,
         reason,
         at: now(),
@@ -129,7 +147,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   };
   // A cancel that comes while the order is being recorded must not leave its row behind: the story handles it.
   const created = patched(LOCAL_ORDER_WRITES_PATCH)
-    ? await CancellationScope.nonCancellable(() => localOrders.recordOrderCreated(createdRecord))
+    ? await CancellationScope.nonCancellable(() =>
+        writeLocallyFirst((store) => store.recordOrderCreated(createdRecord)),
+      )
     : await orders.recordOrderCreated(createdRecord);
   view.createdAt = view.updatedAt = storedAt(created, view.createdAt);
   view.history.push({ event: 'transition', state: 'created', at: view.createdAt, reason: null });
@@ -210,8 +230,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   // Cancels that came too late change nothing, but the order's history says they came.
   while (rejectedCancels.length > 0) {
     const rejection = rejectedCancels.shift()!;
+    // Non-cancellable: a workflow cancelled from outside still writes the cancels it rejected.
     const stored = patched(LOCAL_ORDER_WRITES_PATCH)
-      ? await localOrders.recordCancelRejected(rejection)
+      ? await CancellationScope.nonCancellable(() =>
+          writeLocallyFirst((store) => store.recordCancelRejected(rejection)),
+        )
       : await orders.recordCancelRejected(rejection);
     const at = storedAt(stored, rejection.at);
     view.history.push({ event: 'cancel_rejected', state: rejection.state, at, reason: rejection.reason });
@@ -235,6 +258,14 @@ function validateInput(input: OrderWorkflowInput): OrderWorkflowInput {
     throw ApplicationFailure.nonRetryable(`invalid order workflow input: ${problems.join('; ')}`, 'InvalidOrderInput');
   }
   return { order: { ...input.order, ...checked.order }, deliveryDelaySeconds: delay };
+}
+
+/** A write that failed transiently or timed out. A failed local activity reaches the workflow as the activity's own
+ * failure (seen with SDK 1.24), an ordinary one wrapped in ActivityFailure: both are handled. */
+function isWorthRetrying(error: unknown): boolean {
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  if (failure instanceof ApplicationFailure) return failure.nonRetryable !== true;
+  return failure instanceof TimeoutFailure;
 }
 
 function isPaymentInvalid(error: unknown): boolean {

@@ -1,5 +1,5 @@
 // In-memory stand-ins for the order and payment activities, recording every call.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   PAYMENT_INVALID_ERROR,
   type CancelRejectionRecord,
@@ -17,12 +17,15 @@ export class FakeOrderStore implements OrderActivities {
   readonly created: OrderCreatedRecord[] = [];
   readonly transitions: TransitionRecord[] = [];
   readonly rejections: CancelRejectionRecord[] = [];
+  /** Every attempt to record the order: true when it ran as a local activity. */
+  readonly createAttempts: boolean[] = [];
   /** Lets a test hold a transition open, e.g. to send a cancel while delivery is being recorded. */
   beforeTransition: (record: TransitionRecord) => Promise<void> = async () => {};
   /** Lets a test hold the order's recording open, e.g. to cancel the workflow meanwhile. */
   beforeCreated: (record: OrderCreatedRecord) => Promise<void> = async () => {};
 
   recordOrderCreated = async (record: OrderCreatedRecord) => {
+    this.createAttempts.push(Context.current().info.isLocal);
     await this.beforeCreated(record);
     this.created.push(record);
     return { at: record.order.createdAt };

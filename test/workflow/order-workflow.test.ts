@@ -184,6 +184,40 @@ describe('orderWorkflow', () => {
     expect(payments.refunds).toHaveLength(1);
   });
 
+  it('still records a cancel it rejected when the workflow itself was cancelled first', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const refunding = gate<void>();
+    payments.refund = async () => {
+      await refunding.promise;
+      return { status: 'refunded', paymentId: 'pay_1' };
+    };
+    const result = await withWorkers(store, payments, async () => {
+      const handle = await startOrder();
+      await waitForState(handle, 'confirmed');
+      await handle.cancel();
+      await eventually('the refund', () => (payments.refunds.length > 0 ? true : undefined));
+      await handle.signal(cancelSignal, { reason: 'me too' });
+      refunding.open();
+      return handle.result();
+    });
+    expect(result).toMatchObject({ state: 'cancelled', cancelReason: 'workflow_cancelled' });
+    expect(store.rejections).toEqual([expect.objectContaining({ sequence: 1, state: 'confirmed', reason: 'me too' })]);
+    expect(result.history.at(-1)).toMatchObject({ event: 'cancel_rejected', reason: 'me too' });
+  });
+
+  it('records the order through an ordinary activity once local attempts keep failing', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    store.beforeCreated = async () => {
+      if (store.createAttempts.length <= 3) throw new Error('database unavailable');
+    };
+    const result = await withWorkers(store, payments, async () => (await startOrder()).result());
+    expect(store.createAttempts).toEqual([true, true, true, false]);
+    expect(store.created).toHaveLength(1);
+    expect(result.state).toBe('delivered');
+  });
+
   it('keeps the delivery delay it started with', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
