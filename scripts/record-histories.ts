@@ -1,7 +1,6 @@
-// Records one real history per path of the order workflow into test/fixtures/histories/local-writes/, for the replay
-// tier, and one order that began on the workflow as it was before its writes became local activities (taken from git)
-// and ended on the current one, into test/fixtures/histories/upgraded/. histories/remote-writes/ holds the paths as
-// recorded before that change; those are kept, never re-recorded.
+// Records one real history per path of the order workflow into test/fixtures/histories/current/, for the replay tier,
+// and one order that began on the workflow as it was before its patches (taken from git) and ended on the current one,
+// into test/fixtures/histories/upgraded/. The other folders hold earlier generations; those are kept, never re-recorded.
 // Runs a Temporal dev server, embedded PostgreSQL and both real workers, then drives each path to its end.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -25,9 +24,9 @@ import { freePort } from '../src/tools/net';
 
 const root = join(__dirname, '..');
 const historiesDir = join(root, 'test', 'fixtures', 'histories');
-const outDir = join(historiesDir, 'local-writes');
+const outDir = join(historiesDir, 'current');
 const upgradedDir = join(historiesDir, 'upgraded');
-/** The last commit whose workflow wrote everything through ordinary activities (before patch local-order-writes). */
+/** The last commit whose workflow had no patches (everything written through ordinary activities). */
 const PRE_PATCH_COMMIT = '2e723ee';
 
 type Handle = WorkflowHandle<(input: OrderWorkflowInput) => Promise<unknown>>;

@@ -9,10 +9,11 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 const quiet = new DefaultLogger('WARN');
 const historiesDir = join(__dirname, '..', 'fixtures', 'histories');
 /**
- * remote-writes/: every path as recorded before the order's writes became local activities (patch local-order-writes);
- * local-writes/: every path as the current code records it; upgraded/: an order begun on the old code, ended on the new.
+ * Every generation of the workflow's histories, kept: remote-writes/ (before any patch), local-writes/ (patch
+ * local-order-writes), current/ (also delivery-timer-at-decision; re-recorded by `npm run record-histories`), and
+ * upgraded/ (an order begun before any patch and ended on the current code).
  */
-const generations = ['remote-writes', 'local-writes', 'upgraded'] as const;
+const generations = ['remote-writes', 'local-writes', 'current', 'upgraded'] as const;
 const historyFiles = generations.flatMap((dir) =>
   readdirSync(join(historiesDir, dir))
     .filter((file) => file.endsWith('.json'))
@@ -48,29 +49,47 @@ async function replayAll(workflowBundle: WorkflowBundleWithSourceMap) {
 }
 
 describe('recorded order histories', () => {
-  it('cover every path of the order workflow, before and after its writes became local, and an upgrade between', () => {
+  it('cover every path of the order workflow in every generation, and an upgrade between', () => {
     expect(historyFiles.sort()).toEqual(
       [
-        ...everyPath.map((file) => `remote-writes/${file}`),
-        ...everyPath.map((file) => `local-writes/${file}`),
+        ...['remote-writes', 'local-writes', 'current'].flatMap((dir) => everyPath.map((file) => `${dir}/${file}`)),
         'upgraded/confirmed-then-cancelled-twice.json',
       ].sort(),
     );
   });
 
-  it('are what their folder says: the patch marker absent, first, or after the old activities', () => {
-    const markers = (file: string) =>
-      (loadHistory(file).history.events ?? []).flatMap((event, index) => {
-        const name = event.markerRecordedEventAttributes?.markerName;
-        return name ? [{ name, index }] : [];
+  it('are what their folder says: which patches they carry, and where', () => {
+    const events = (file: string) => loadHistory(file).history.events ?? [];
+    const patches = (file: string) =>
+      events(file).flatMap((event, index) => {
+        const marker = event.markerRecordedEventAttributes;
+        if (marker?.markerName !== 'core_patch') return [];
+        const [data] = marker.details?.['patch-data']?.payloads ?? [];
+        return [{ id: defaultPayloadConverter.fromPayload<{ id: string }>(data).id, index }];
       });
     const firstActivity = (file: string) =>
-      (loadHistory(file).history.events ?? []).findIndex((event) => event.activityTaskScheduledEventAttributes);
+      events(file).findIndex((event) => event.activityTaskScheduledEventAttributes);
+    const confirmed = [
+      'delivered',
+      'payment-retried',
+      'cancelled-in-confirmed',
+      'duplicate-cancel',
+      'workflow-cancelled',
+    ];
     for (const file of historyFiles) {
-      const patch = markers(file).find((marker) => marker.name === 'core_patch');
-      if (file.startsWith('remote-writes/')) expect({ file, patch }).toEqual({ file, patch: undefined });
-      if (file.startsWith('local-writes/')) expect(patch!.index).toBeLessThan(firstActivity(file));
-      if (file.startsWith('upgraded/')) expect(patch!.index).toBeGreaterThan(firstActivity(file));
+      const [dir, name] = file.replace(/\.json$/, '').split('/');
+      const found = patches(file);
+      const ids = found.map((patch) => patch.id);
+      const expected = {
+        'remote-writes': [],
+        'local-writes': ['local-order-writes'],
+        current: ['local-order-writes', ...(confirmed.includes(name) ? ['delivery-timer-at-decision'] : [])],
+        upgraded: ['local-order-writes'],
+      }[dir as (typeof generations)[number]];
+      expect({ file, ids }).toEqual({ file, ids: expected });
+      // A new order meets its first patch before any activity; an upgraded one, after the old code's activities.
+      if (dir === 'local-writes' || dir === 'current') expect(found[0].index).toBeLessThan(firstActivity(file));
+      if (dir === 'upgraded') expect(found[0].index).toBeGreaterThan(firstActivity(file));
     }
   });
 

@@ -218,6 +218,29 @@ describe('orderWorkflow', () => {
     expect(result.state).toBe('delivered');
   });
 
+  it('starts the delivery delay when it decides to confirm, not once `confirmed` is written', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const written = gate<void>();
+    store.beforeTransition = async (record) => {
+      if (record.to === 'confirmed') await written.promise;
+    };
+    const result = await withWorkers(store, payments, async () => {
+      const handle = await startOrder({ ...newOrderInput(), deliveryDelaySeconds: 2 });
+      try {
+        await eventually('the delivery timer to fire while `confirmed` is being written', async () => {
+          const { events } = await handle.fetchHistory();
+          return events?.some((event) => event.timerFiredEventAttributes) ? true : undefined;
+        });
+      } finally {
+        written.open(); // also when it failed, so the workers can stop
+      }
+      return handle.result();
+    });
+    expect(result.state).toBe('delivered');
+    expect(store.path()).toEqual(['created', 'confirmed', 'delivered']);
+  });
+
   it('keeps the delivery delay it started with', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
