@@ -26,6 +26,7 @@ const root = join(__dirname, '..');
 const historiesDir = join(root, 'test', 'fixtures', 'histories');
 const outDir = join(historiesDir, 'current');
 const upgradedDir = join(historiesDir, 'upgraded');
+const prePatchDir = join(historiesDir, 'remote-writes');
 /** The last commit whose workflow had no patches (everything written through ordinary activities). */
 const PRE_PATCH_COMMIT = '2e723ee';
 
@@ -82,9 +83,30 @@ const scenarios: Scenario[] = [
       await handle.cancel();
     },
   },
+  {
+    name: 'workflow-cancelled-and-signalled',
+    paymentToken: 'tok_approve',
+    deliveryDelaySeconds: 3600,
+    drive: async (handle) => {
+      await waitForState(handle, 'confirmed');
+      await handle.cancel();
+      // While the refund runs the workflow's cancel is taken, so this signal is rejected.
+      await eventually('the refund', async () => {
+        const { events } = await handle.fetchHistory();
+        const refund = events?.find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refundPayment',
+        );
+        return refund ? true : undefined;
+      });
+      await handle.signal(cancelSignal, { reason: 'me too' });
+    },
+  },
 ];
 
-/** The mock gateway, plus two recording-only tokens: one that fails twice before confirming, one that is slow. */
+/**
+ * The mock gateway, plus two recording-only tokens: one that fails twice before confirming, one that is slow. Refunds
+ * take a second, so a scenario can send a cancel while one is in flight.
+ */
 function recordingGateway(): PaymentGateway {
   const inner = createMockGateway({ approvalRate: 1, failureRate: 0, delayMs: 0 });
   let flakyCalls = 0;
@@ -94,7 +116,10 @@ function recordingGateway(): PaymentGateway {
       if (charge.token === 'tok_slow') await new Promise((resolve) => setTimeout(resolve, 3_000));
       return inner.charge(charge);
     },
-    refund: inner.refund,
+    async refund(refund) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return inner.refund(refund);
+    },
   };
 }
 
@@ -158,7 +183,10 @@ async function main(): Promise<void> {
       args: [input],
     });
   async function save(dir: string, name: string, handle: Handle): Promise<void> {
-    const result = (await handle.result()) as { state: string };
+    const outcome = await handle.result().then(
+      (view) => `the order ended ${(view as { state: string }).state}`,
+      (error: Error) => `the workflow ended with ${error.message}`,
+    );
     const { stdout: history } = await promisify(execFile)(
       cli!.path,
       ['workflow', 'show', '--address', server.address, '--workflow-id', handle.workflowId, '--output', 'json'],
@@ -166,7 +194,7 @@ async function main(): Promise<void> {
     );
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, `${name}.json`), history.trimEnd() + '\n');
-    console.log(`recorded ${name}: the order ended ${result.state}`);
+    console.log(`recorded ${name}: ${outcome}`);
   }
   try {
     await migrateLatest(db);
@@ -195,6 +223,11 @@ async function main(): Promise<void> {
       ).runUntil(async () => {
         upgraded = await start(newOrder(randomUUID(), 'tok_approve', 3600));
         await waitForState(upgraded, 'confirmed');
+        // The path patch rejections-outlive-cancel changed, as the old workflow ran it (it ended Cancelled).
+        const changed = scenarios.find((scenario) => scenario.name === 'workflow-cancelled-and-signalled')!;
+        const handle = await start(newOrder(randomUUID(), changed.paymentToken, changed.deliveryDelaySeconds));
+        await changed.drive(handle);
+        await save(prePatchDir, changed.name, handle);
       });
       await (
         await ordersWorker()

@@ -1,6 +1,8 @@
 // Runs the Temporal dev server that `npm run temporal`, `npm start` and the e2e tests share.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
 import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
@@ -91,7 +93,7 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
   };
   try {
     await Promise.race([
-      waitForPort(o.ip, o.port, 60_000),
+      waitForPort(o.ip, o.port, 60_000).then(() => waitForFrontend(o.address, 60_000)),
       exited.then((code) => Promise.reject(new Error(`temporal exited with ${code}`))),
     ]);
   } catch (error) {
@@ -99,6 +101,25 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
     throw error;
   }
   return { address: o.address, uiUrl: o.uiUrl, exited, stop, killNow };
+}
+
+/** The port opens before the frontend serves ("Frontend is not healthy yet"): connect until it answers. */
+async function waitForFrontend(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      await connection.close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the Temporal frontend at ${address} did not become healthy in ${timeoutMs} ms: ${String(error)}`,
+        );
+      }
+      await sleep(100);
+    }
+  }
 }
 
 async function startFromSdk(o: Resolved & { log?: Log }): Promise<DevServerHandle> {

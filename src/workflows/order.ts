@@ -68,6 +68,9 @@ const localOrders = proxyLocalActivities<OrderActivities>({
  */
 const LOCAL_ORDER_WRITES_PATCH = 'local-order-writes';
 
+/** Rejected cancels are written even when the workflow itself has been cancelled. */
+const REJECTIONS_OUTLIVE_CANCEL_PATCH = 'rejections-outlive-cancel';
+
 /** The delivery timer starts with the decision to confirm, not after its write (bench/README.md, timer accuracy). */
 const DELIVERY_TIMER_AT_DECISION_PATCH = 'delivery-timer-at-decision';
 
@@ -237,12 +240,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   // Cancels that came too late change nothing, but the order's history says they came.
   while (rejectedCancels.length > 0) {
     const rejection = rejectedCancels.shift()!;
-    // Non-cancellable: a workflow cancelled from outside still writes the cancels it rejected.
-    const stored = patched(LOCAL_ORDER_WRITES_PATCH)
-      ? await CancellationScope.nonCancellable(() =>
-          writeLocallyFirst((store) => store.recordCancelRejected(rejection)),
-        )
-      : await orders.recordCancelRejected(rejection);
+    const write = () =>
+      patched(LOCAL_ORDER_WRITES_PATCH)
+        ? writeLocallyFirst((store) => store.recordCancelRejected(rejection))
+        : orders.recordCancelRejected(rejection);
+    // A workflow cancelled from outside still writes the cancels it rejected (before this patch it ended Cancelled).
+    const stored = patched(REJECTIONS_OUTLIVE_CANCEL_PATCH)
+      ? await CancellationScope.nonCancellable(write)
+      : await write();
     const at = storedAt(stored, rejection.at);
     view.history.push({ event: 'cancel_rejected', state: rejection.state, at, reason: rejection.reason });
   }

@@ -10,8 +10,8 @@ const quiet = new DefaultLogger('WARN');
 const historiesDir = join(__dirname, '..', 'fixtures', 'histories');
 /**
  * Every generation of the workflow's histories, kept: remote-writes/ (before any patch), local-writes/ (patch
- * local-order-writes), current/ (also delivery-timer-at-decision; re-recorded by `npm run record-histories`), and
- * upgraded/ (an order begun before any patch and ended on the current code).
+ * local-order-writes), current/ (also delivery-timer-at-decision and rejections-outlive-cancel; re-recorded by
+ * `npm run record-histories`), and upgraded/ (an order begun before any patch and ended on the current code).
  */
 const generations = ['remote-writes', 'local-writes', 'current', 'upgraded'] as const;
 const historyFiles = generations.flatMap((dir) =>
@@ -53,6 +53,8 @@ describe('recorded order histories', () => {
     expect(historyFiles.sort()).toEqual(
       [
         ...['remote-writes', 'local-writes', 'current'].flatMap((dir) => everyPath.map((file) => `${dir}/${file}`)),
+        'current/workflow-cancelled-and-signalled.json',
+        'remote-writes/workflow-cancelled-and-signalled.json',
         'upgraded/confirmed-then-cancelled-twice.json',
       ].sort(),
     );
@@ -75,7 +77,9 @@ describe('recorded order histories', () => {
       'cancelled-in-confirmed',
       'duplicate-cancel',
       'workflow-cancelled',
+      'workflow-cancelled-and-signalled',
     ];
+    const rejected = ['duplicate-cancel', 'workflow-cancelled-and-signalled'];
     for (const file of historyFiles) {
       const [dir, name] = file.replace(/\.json$/, '').split('/');
       const found = patches(file);
@@ -83,8 +87,12 @@ describe('recorded order histories', () => {
       const expected = {
         'remote-writes': [],
         'local-writes': ['local-order-writes'],
-        current: ['local-order-writes', ...(confirmed.includes(name) ? ['delivery-timer-at-decision'] : [])],
-        upgraded: ['local-order-writes'],
+        current: [
+          'local-order-writes',
+          ...(confirmed.includes(name) ? ['delivery-timer-at-decision'] : []),
+          ...(rejected.includes(name) ? ['rejections-outlive-cancel'] : []),
+        ],
+        upgraded: ['rejections-outlive-cancel', 'local-order-writes'],
       }[dir as (typeof generations)[number]];
       expect({ file, ids }).toEqual({ file, ids: expected });
       // A new order meets its first patch before any activity; an upgraded one, after the old code's activities.
