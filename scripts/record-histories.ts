@@ -1,6 +1,7 @@
-// Records one real history per path of the order workflow into test/fixtures/histories/current/, for the replay tier,
-// and one order that began on the workflow as it was before its patches (taken from git) and ended on the current one,
-// into test/fixtures/histories/upgraded/. The other folders hold earlier generations; those are kept, never re-recorded.
+// Records one real history per path of the order workflow into test/fixtures/histories/current/, for the replay tier;
+// with the workflow as it was before its patches (taken from git): one order begun on it and ended on the current code
+// (upgraded/), and the path a later patch changed, as the old code ran it (remote-writes/). The rest of remote-writes/
+// and local-writes/ are earlier generations, kept as recorded then.
 // Runs a Temporal dev server, embedded PostgreSQL and both real workers, then drives each path to its end.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
