@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { getHeapStatistics } from 'node:v8';
 import type { Client } from '@temporalio/client';
 import { orderWorkflowId, statusQuery } from '../src/domain';
-import { mapLimit } from './map-limit';
+import { mapConcurrent } from '../test/e2e/workload';
 import { benchCustomer, startOrdersPaced, waitForCounts } from './orders';
 import type { Progress } from './progress';
 import type { ProcessSampler } from './sampler';
@@ -74,7 +74,7 @@ async function rssByProcess(sampler: ProcessSampler): Promise<Record<string, num
 async function replayAll(client: Client, ids: readonly string[], onDone: (done: number) => void): Promise<number> {
   const started = Date.now();
   let done = 0;
-  await mapLimit(ids, 16, async (id) => {
+  await mapConcurrent(ids, 16, async (id) => {
     await client.workflow.getHandle(orderWorkflowId(id)).query(statusQuery);
     onDone(++done);
   });

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { orderWorkflowId } from '../src/domain';
-import { mapLimit } from './map-limit';
+import { mapConcurrent } from '../test/e2e/workload';
 import { benchCustomer, startOrdersPaced, stateCounts, waitForCounts } from './orders';
 import type { Progress } from './progress';
 import { distribution, type Distribution } from './stats';
@@ -114,7 +114,7 @@ export async function measureRecovery(
   const overdueIds = new Set(overdueRows.map((row) => row.id));
   const after = (await deliveryRows(target.db, customerId)).filter((row) => overdueIds.has(row.id));
   const sample = after.filter((_, index) => index % Math.max(1, Math.floor(after.length / 20)) === 0).slice(0, 20);
-  const timeouts = await mapLimit(sample, 8, (row) => workflowTaskTimeouts(target.client, row.id));
+  const timeouts = await mapConcurrent(sample, 8, (row) => workflowTaskTimeouts(target.client, row.id));
   progress.log(
     `${label}: ${overdueRows.length} overdue orders, all delivered ${allDeliveredMs === undefined ? 'NOT within the timeout' : `${(allDeliveredMs / 1000).toFixed(1)} s after the restart`}`,
   );

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { Db } from '../src/db/knex';
 import { orderWorkflowId } from '../src/domain';
-import { mapLimit } from './map-limit';
+import { mapConcurrent } from '../test/e2e/workload';
 import { distribution, type Distribution } from './stats';
 
 export interface DeliveryRow {
@@ -87,7 +87,7 @@ export async function timerAccuracy(
   const delivered = rows.filter((row): row is DeliveryRow & { deliveredAt: number } => row.deliveredAt !== undefined);
   const step = Math.max(1, Math.floor(delivered.length / sampleSize));
   const sample = delivered.filter((_, index) => index % step === 0).slice(0, sampleSize);
-  const timers = await mapLimit(sample, 8, async (row) => ({ row, timer: await timerEvents(client, row.id) }));
+  const timers = await mapConcurrent(sample, 8, async (row) => ({ row, timer: await timerEvents(client, row.id) }));
   const complete = timers.filter(
     (t): t is { row: (typeof delivered)[number]; timer: TimerEvents & { firedAt: number } } =>
       t.timer?.firedAt !== undefined,

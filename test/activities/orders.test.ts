@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createOrderActivities, ILLEGAL_TRANSITION_ERROR } from '../../src/activities/orders';
-import type { OrderActivities, OrderCreatedRecord, TransitionRecord } from '../../src/domain';
+import type { OrderActivities, TransitionRecord } from '../../src/domain';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { newOrderRecord } from '../support/orders';
 
 let database: TestDatabase;
 let activities: OrderActivities;
@@ -15,27 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await database?.drop();
 });
-
-function newOrder(): OrderCreatedRecord {
-  const at = new Date().toISOString();
-  return {
-    order: {
-      id: randomUUID(),
-      customerId: 'c-1',
-      currency: 'MYR',
-      items: [{ sku: 'FUEL-95', quantity: 2, unitPrice: 1050 }],
-      amount: 2100,
-      state: 'created',
-      cancelReason: null,
-      payment: { status: 'pending', id: null },
-      createdAt: at,
-      updatedAt: at,
-      history: [],
-    },
-    requestFingerprint: 'fp',
-    idempotencyKey: null,
-  };
-}
 
 function confirm(orderId: string): TransitionRecord {
   return {
@@ -53,7 +33,7 @@ const eventsOf = (id: string) => database.db('orders.order_events').where({ orde
 
 describe('order activities', () => {
   it('records a new order with its created event once, however often the call is retried', async () => {
-    const record = newOrder();
+    const record = newOrderRecord();
     await activities.recordOrderCreated(record);
     await activities.recordOrderCreated(record);
     await Promise.all([activities.recordOrderCreated(record), activities.recordOrderCreated(record)]);
@@ -69,7 +49,7 @@ describe('order activities', () => {
   });
 
   it('records a transition and its event in one step, and a retried transition changes nothing', async () => {
-    const record = newOrder();
+    const record = newOrderRecord();
     await activities.recordOrderCreated(record);
     const transition = confirm(record.order.id);
     await activities.recordTransition(transition);
@@ -85,7 +65,7 @@ describe('order activities', () => {
   });
 
   it('refuses a transition whose from state is not the current one, as a non-retryable failure', async () => {
-    const record = newOrder();
+    const record = newOrderRecord();
     await activities.recordOrderCreated(record);
     const deliver: TransitionRecord = { ...confirm(record.order.id), from: 'confirmed', to: 'delivered' };
     const failure = await activities.recordTransition(deliver).catch((e: unknown) => e);
@@ -96,7 +76,7 @@ describe('order activities', () => {
   });
 
   it('refuses to leave a final state', async () => {
-    const record = newOrder();
+    const record = newOrderRecord();
     await activities.recordOrderCreated(record);
     const cancel: TransitionRecord = { ...confirm(record.order.id), to: 'cancelled', reason: 'customer_request' };
     await activities.recordTransition(cancel);
@@ -113,7 +93,7 @@ describe('order activities', () => {
   });
 
   it('records each rejected cancel once under retry', async () => {
-    const record = newOrder();
+    const record = newOrderRecord();
     await activities.recordOrderCreated(record);
     const rejection = {
       orderId: record.order.id,
@@ -129,7 +109,7 @@ describe('order activities', () => {
   });
 
   it('answers the time a write was first recorded, also to a retry that brings a later time', async () => {
-    const record = newOrder();
+    const record = newOrderRecord();
     const later = (at: string) => new Date(Date.parse(at) + 60_000).toISOString();
     const first = record.order.createdAt;
     expect(await activities.recordOrderCreated(record)).toEqual({ at: first });

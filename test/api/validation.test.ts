@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createOrderActivities } from '../../src/activities/orders';
 import { createApp } from '../../src/api/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { newOrderRecord } from '../support/orders';
 import { orderRequest, silentLogger, unreachableDependencies, type Unreachable } from './harness';
 
 let database: TestDatabase;
@@ -155,24 +156,7 @@ describe('when Temporal is unreachable', () => {
 
   it('answers 503 problem to a cancel of an order that is still open', async () => {
     const id = randomUUID();
-    const at = new Date().toISOString();
-    await createOrderActivities({ db: database.db }).recordOrderCreated({
-      order: {
-        id,
-        customerId: 'c-1',
-        currency: 'MYR',
-        items: [{ sku: 'A', quantity: 1, unitPrice: 1 }],
-        amount: 1,
-        state: 'created',
-        cancelReason: null,
-        payment: { status: 'pending', id: null },
-        createdAt: at,
-        updatedAt: at,
-        history: [],
-      },
-      requestFingerprint: null,
-      idempotencyKey: null,
-    });
+    await createOrderActivities({ db: database.db }).recordOrderCreated(newOrderRecord(id));
     expectProblem(await request(app).post(`/orders/${id}/cancel`), 503);
   });
 

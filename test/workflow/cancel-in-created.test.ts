@@ -94,7 +94,10 @@ describe('orderWorkflow cancelled while its payment is in flight', () => {
     const payments = new FakePayments();
     const recording = gate<void>();
     let recordingStarted = false;
+    // The local attempts fail (a database outage), so the write continues as an ordinary activity, which spans
+    // workflow tasks: the cancel reaches the workflow while that one is held open.
     store.beforeCreated = async () => {
+      if (store.createAttempts.length <= 3) throw new Error('database unavailable');
       recordingStarted = true;
       await recording.promise;
     };
@@ -110,7 +113,16 @@ describe('orderWorkflow cancelled while its payment is in flight', () => {
       const handle = await harness.startOrder();
       await eventually('the order being recorded', () => (recordingStarted ? true : undefined));
       await handle.cancel();
-      recording.open();
+      try {
+        await eventually('the workflow to handle the cancel while the order is being recorded', async () => {
+          const events = (await handle.fetchHistory()).events ?? [];
+          const requested = events.findIndex((event) => event.workflowExecutionCancelRequestedEventAttributes);
+          const handled = events.slice(requested + 1).some((event) => event.workflowTaskCompletedEventAttributes);
+          return requested >= 0 && handled ? true : undefined;
+        });
+      } finally {
+        recording.open(); // also when it failed, so the workers can stop
+      }
       const view = await handle.result();
       hold.open();
       return view;
@@ -120,6 +132,7 @@ describe('orderWorkflow cancelled while its payment is in flight', () => {
       cancelReason: 'workflow_cancelled',
       payment: { status: 'voided', id: 'pay_w' },
     });
+    expect(store.createAttempts).toEqual([true, true, true, false]);
     expect(store.created).toHaveLength(1);
     expect(store.path()).toEqual(['created', 'cancelled']);
     expect(payments.refunds).toHaveLength(1);
