@@ -24,6 +24,8 @@ const configSchema = z.object({
   WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(3),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  // A worker's /healthz and /metrics port; unset, each worker uses its own default (orders 9464, payments 9465).
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
 });
 

@@ -1,8 +1,11 @@
-// Shared life cycle of a worker process: config, logs, connections, run until SIGINT/SIGTERM, close everything.
+// Shared life cycle of a worker process: config, logs, health and metrics port, connections, run until SIGINT/SIGTERM,
+// close everything.
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db/knex';
 import { createLogger, temporalLogger } from '../logging';
+import { freePort } from '../tools/net';
+import { startWorkerHealthServer } from './health-server';
 
 export interface WorkerParts {
   config: Config;
@@ -10,9 +13,15 @@ export interface WorkerParts {
   db: Db;
 }
 
+export interface WorkerProcessOptions {
+  /** The /healthz and /metrics port when WORKER_HEALTH_PORT is unset; 0 (the default) lets the OS choose. */
+  defaultHealthPort?: number;
+}
+
 export async function runWorkerProcess(
   name: string,
   createWorker: (parts: WorkerParts) => Promise<Worker>,
+  { defaultHealthPort = 0 }: WorkerProcessOptions = {},
 ): Promise<void> {
   let config: Config;
   try {
@@ -22,16 +31,35 @@ export async function runWorkerProcess(
     process.exit(2);
   }
   const logger = createLogger(name, config.LOG_LEVEL);
+  // The SDK runtime serves its metrics on loopback only; the health server passes them on with the worker's own.
+  const runtimeMetricsAddress = `127.0.0.1:${await freePort()}`;
   // The runtime's default shutdown signals (SIGINT, SIGTERM) make worker.run() drain and resolve.
-  Runtime.install({ logger: temporalLogger(logger) });
+  Runtime.install({
+    logger: temporalLogger(logger),
+    telemetryOptions: { metrics: { prometheus: { bindAddress: runtimeMetricsAddress } } },
+  });
+  let worker: Worker | undefined;
+  // Up before the connection, so that probes see 503 (not a refused connection) while the worker starts.
+  const health = await startWorkerHealthServer({
+    port: config.WORKER_HEALTH_PORT ?? defaultHealthPort,
+    fallBackWhenInUse: config.WORKER_HEALTH_PORT === undefined,
+    status: () => worker?.getStatus(),
+    labels: { worker: name },
+    runtimeMetricsUrl: `http://${runtimeMetricsAddress}/metrics`,
+  });
+  if (health.fellBack) logger.warn({ wanted: defaultHealthPort, healthPort: health.port }, 'health port in use');
   const connection = await NativeConnection.connect(config.temporal.connectionOptions);
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
   try {
-    const worker = await createWorker({ config, connection, db });
-    logger.info({ taskQueue: worker.options.taskQueue, namespace: config.temporal.namespace }, 'worker started');
+    worker = await createWorker({ config, connection, db });
+    logger.info(
+      { taskQueue: worker.options.taskQueue, namespace: config.temporal.namespace, healthPort: health.port },
+      'worker started',
+    );
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    await health.close();
     await db.destroy();
     await connection.close();
   }

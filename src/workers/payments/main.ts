@@ -2,14 +2,17 @@ import { createConfiguredMockGateway } from '../../activities/gateway';
 import { runWorkerProcess } from '../run';
 import { createPaymentsWorker } from './worker';
 
-void runWorkerProcess('payments-worker', ({ config, connection, db }) =>
-  createPaymentsWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    db,
-    gateway: createConfiguredMockGateway(config),
-    tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
-  }),
+void runWorkerProcess(
+  'payments-worker',
+  ({ config, connection, db }) =>
+    createPaymentsWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      db,
+      gateway: createConfiguredMockGateway(config),
+      tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
+    }),
+  { defaultHealthPort: 9465 },
 ).catch((error: unknown) => {
   console.error('payments-worker failed:', error);
   process.exit(1);

@@ -1,0 +1,152 @@
+// The workers' own port: /healthz tells probes whether the worker polls, /metrics serves its metrics and the SDK's.
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkerStatus } from '@temporalio/worker';
+import { startService, type ServiceProcess } from '../../src/tools/service-process';
+import { createDevServerEnv } from '../../src/tools/temporal-env';
+import { startWorkerHealthServer, type WorkerHealthServer } from '../../src/workers/health-server';
+import { eventually } from '../support/poll';
+import { freePort } from '../support/ports';
+
+function statusIn(runState: WorkerStatus['runState']): WorkerStatus {
+  return {
+    runState,
+    workflowPollerState: 'POLLING',
+    activityPollerState: 'POLLING',
+    hasOutstandingWorkflowPoll: true,
+    hasOutstandingActivityPoll: true,
+    numInFlightWorkflowActivations: 0,
+    numInFlightActivities: 2,
+    numInFlightNonLocalActivities: 2,
+    numInFlightLocalActivities: 0,
+    numCachedWorkflows: 7,
+    numHeartbeatingActivities: 0,
+  };
+}
+
+async function get(port: number, path: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, text: await res.text() };
+}
+
+describe('worker health server', () => {
+  let runtime: Server;
+  let runtimeUrl: string;
+  const servers: WorkerHealthServer[] = [];
+
+  beforeAll(async () => {
+    // Stands in for the SDK runtime's Prometheus endpoint.
+    runtime = createServer((_req, res) => res.end('# TYPE temporal_worker_task_slots_available gauge\n'));
+    runtime.listen(0, '127.0.0.1');
+    await once(runtime, 'listening');
+    runtimeUrl = `http://127.0.0.1:${(runtime.address() as AddressInfo).port}/metrics`;
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+    runtime.closeAllConnections();
+    await new Promise((resolve) => runtime.close(resolve));
+  });
+
+  async function serve(status: () => WorkerStatus | undefined, port = 0, fallBackWhenInUse = false) {
+    const server = await startWorkerHealthServer({
+      port,
+      fallBackWhenInUse,
+      host: '127.0.0.1',
+      status,
+      labels: { worker: 'test-worker' },
+      runtimeMetricsUrl: runtimeUrl,
+    });
+    servers.push(server);
+    return server;
+  }
+
+  it('answers 503 until the worker polls, 200 while it does, 503 once it drains', async () => {
+    let status: WorkerStatus | undefined;
+    const { port } = await serve(() => status);
+    expect(await get(port, '/healthz')).toEqual({ status: 503, text: expect.stringContaining('starting') });
+    status = statusIn('INITIALIZED');
+    expect((await get(port, '/healthz')).status).toBe(503);
+    status = statusIn('RUNNING');
+    expect(await get(port, '/healthz')).toEqual({ status: 200, text: expect.stringContaining('RUNNING') });
+    status = { ...statusIn('RUNNING'), activityPollerState: 'FAILED' };
+    expect((await get(port, '/healthz')).status).toBe(503);
+    status = statusIn('DRAINING');
+    expect((await get(port, '/healthz')).status).toBe(503);
+  });
+
+  it("serves the worker's own metrics followed by the SDK runtime's", async () => {
+    const { port } = await serve(() => statusIn('RUNNING'));
+    const { status, text } = await get(port, '/metrics');
+    expect(status).toBe(200);
+    expect(text).toContain('order_system_worker_polling{worker="test-worker"} 1');
+    expect(text).toContain('order_system_worker_in_flight_activities{worker="test-worker"} 2');
+    expect(text).toContain('order_system_worker_cached_workflows{worker="test-worker"} 7');
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(text).toContain('# TYPE temporal_worker_task_slots_available gauge');
+  });
+
+  it('falls back to a free port when a default port is taken, and fails when a configured one is', async () => {
+    const taken = await serve(() => undefined);
+    const fallback = await serve(() => undefined, taken.port, true);
+    expect(fallback.fellBack).toBe(true);
+    expect(fallback.port).not.toBe(taken.port);
+    await expect(serve(() => undefined, taken.port, false)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+});
+
+describe('payments worker process', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: ServiceProcess | undefined;
+  const output: string[] = [];
+
+  beforeAll(async () => {
+    env = await createDevServerEnv();
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await env?.teardown();
+  });
+
+  it('reports healthy once it polls, with SDK runtime metrics on the same port, and stops on SIGTERM', async () => {
+    const healthPort = await freePort();
+    worker = startService({
+      name: 'payments-worker',
+      script: 'src/workers/payments/main.ts',
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+        // Never queried here: no activity runs.
+        DATABASE_URL: process.env.TEST_DATABASE_ADMIN_URL,
+        WORKER_HEALTH_PORT: String(healthPort),
+        LOG_LEVEL: 'info',
+      },
+      onLine: (line) => output.push(line),
+    });
+    const healthy = await eventually(
+      'the worker to report healthy',
+      async () => ((await get(healthPort, '/healthz')).status === 200 ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nworker output:\n${output.join('\n')}`);
+    });
+    expect(healthy).toBe(true);
+
+    const metrics = await eventually(
+      'SDK runtime metrics on the worker port',
+      async () => {
+        const { text } = await get(healthPort, '/metrics');
+        return /^temporal_\w+/m.test(text) ? text : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(metrics).toContain('order_system_worker_polling{worker="payments-worker"} 1');
+    expect(metrics).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="payments".*\} \d+/m);
+
+    expect(await worker.stop(30_000)).toBe(0);
+  });
+});
