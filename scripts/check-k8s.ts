@@ -1,0 +1,267 @@
+// `npm run check:k8s`: proves the Helm chart in deploy/helm/order-system against Kubernetes without a cluster.
+// helm lint and template over every values file in the chart's ci/ folder, kubeconform's strict schemas, then a
+// real kube-apiserver (with etcd, on loopback) for `helm install --dry-run=server` and `kubectl apply
+// --dry-run=server`; last, broken renderings that the API server must refuse, so the check is known to bite.
+// The tools are built once into the tools cache (src/tools/k8s-tools.ts); every process started is stopped.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { run } from '../src/tools/exec';
+import { startKubeApiServer, type KubeApiServer } from '../src/tools/kube-apiserver';
+import {
+  HELM_VERSION,
+  KUBECONFORM_VERSION,
+  KUBERNETES_VALIDATE_VERSION,
+  KUBERNETES_VERSION,
+  resolveEtcd,
+  resolveHelm,
+  resolveKubeBinaries,
+  resolveKubeconform,
+  resolveKubeconformSchemas,
+} from '../src/tools/k8s-tools';
+
+const root = path.resolve(__dirname, '..');
+const chartDir = path.join(root, 'deploy', 'helm', 'order-system');
+const crdDir = path.join(root, 'deploy', 'helm', 'crds-for-check');
+const releaseName = 'order-system';
+// Custom resources have no schema in kubeconform's set; the API server validates them against the CRDs.
+const customKinds = ['ScaledObject', 'TriggerAuthentication', 'ServiceMonitor'];
+
+const started = Date.now();
+const say = (line: string) => process.stdout.write(`[check:k8s] ${line}\n`);
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+async function step<T>(name: string, body: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
+  const stepStarted = Date.now();
+  say(`${name} ...`);
+  const result = await body();
+  say(`${name}: ${describe ? `${describe(result)}, ` : ''}ok (${seconds(stepStarted)})`);
+  return result;
+}
+
+/** A change to a rendering that a correct API server refuses; `from` must occur in the rendering. */
+interface BrokenVariant {
+  name: string;
+  from: string;
+  to: string;
+}
+
+// Each applies to the first occurrence, which in helm's output order is in the API's Deployment.
+const brokenVariants: BrokenVariant[] = [
+  {
+    name: 'wrong field (terminationGracePeriod)',
+    from: 'terminationGracePeriodSeconds:',
+    to: 'terminationGracePeriod:',
+  },
+  {
+    name: 'selector that does not match the pod template',
+    from: '        app.kubernetes.io/component: api\n',
+    to: '        app.kubernetes.io/component: api-v2\n',
+  },
+  { name: 'bad quantity (512MiB)', from: 'memory: 512Mi\n', to: 'memory: 512MiB\n' },
+];
+
+interface Tools {
+  helm: string;
+  kubeconform: string;
+  schemas: string;
+  apiserver: string;
+  kubectl: string;
+  etcd: string;
+}
+
+async function obtainTools(): Promise<Tools> {
+  const log = (line: string) => say(`  ${line}`);
+  const helm = await step(`helm ${HELM_VERSION}`, () => resolveHelm(log), String);
+  const kubeconform = await step(`kubeconform ${KUBECONFORM_VERSION}`, () => resolveKubeconform(log), String);
+  const schemas = await step(
+    `schemas (kubernetes-validate ${KUBERNETES_VALIDATE_VERSION})`,
+    () => resolveKubeconformSchemas(log),
+    String,
+  );
+  const { apiserver, kubectl } = await step(
+    `kube-apiserver and kubectl ${KUBERNETES_VERSION}`,
+    () => resolveKubeBinaries(log),
+    (found) => path.dirname(found.apiserver),
+  );
+  const etcd = await step('etcd', () => resolveEtcd(log), String);
+  return { helm, kubeconform, schemas, apiserver, kubectl, etcd };
+}
+
+async function main(): Promise<void> {
+  const tools = await obtainTools();
+  const valuesFiles = (await readdir(path.join(chartDir, 'ci')))
+    .filter((name) => name.endsWith('.yaml'))
+    .sort()
+    .map((name) => path.join(chartDir, 'ci', name));
+  if (valuesFiles.length === 0) throw new Error(`no values files in ${path.join(chartDir, 'ci')}`);
+  const label = (valuesFile: string) => path.basename(valuesFile, '.yaml');
+
+  const workDir = await mkdtemp(path.join(tmpdir(), 'order-system-check-k8s-'));
+  let server: KubeApiServer | undefined;
+  const stopAll = async () => {
+    await server?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+  }
+
+  try {
+    for (const valuesFile of valuesFiles) {
+      await step(`helm lint --strict (${label(valuesFile)})`, () =>
+        run(tools.helm, ['lint', '--strict', chartDir, '--values', valuesFile]),
+      );
+    }
+    const renderings = new Map<string, string>();
+    for (const valuesFile of valuesFiles) {
+      await step(
+        `helm template (${label(valuesFile)})`,
+        async () => {
+          const rendered = await helmOutput(tools.helm, [
+            'template',
+            releaseName,
+            chartDir,
+            '--values',
+            valuesFile,
+            '--kube-version',
+            KUBERNETES_VERSION,
+            '--api-versions',
+            'keda.sh/v1alpha1',
+            '--api-versions',
+            'monitoring.coreos.com/v1',
+          ]);
+          const file = path.join(workDir, `${label(valuesFile)}.yaml`);
+          await writeFile(file, rendered);
+          renderings.set(label(valuesFile), file);
+          return countKinds(rendered);
+        },
+        (kinds) => kinds,
+      );
+    }
+
+    const kubeconformArgs = [
+      '-strict',
+      '-summary',
+      '-kubernetes-version',
+      KUBERNETES_VERSION,
+      '-schema-location',
+      `${tools.schemas}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
+      '-skip',
+      customKinds.join(','),
+    ];
+    await step(
+      'kubeconform -strict (every rendering)',
+      async () => (await run(tools.kubeconform, [...kubeconformArgs, ...renderings.values()])).trim(),
+      (summary) => summary.split('\n').pop() ?? '',
+    );
+
+    server = await step(
+      'API server (etcd + kube-apiserver on loopback)',
+      () =>
+        startKubeApiServer({ apiserver: tools.apiserver, etcd: tools.etcd, workDir: path.join(workDir, 'cluster') }),
+      (started) => started.url,
+    );
+    const kubeconfig = server.kubeconfig;
+    const kubectl = (args: string[]) => run(tools.kubectl, ['--kubeconfig', kubeconfig, ...args]);
+
+    await step('CRDs (KEDA, ServiceMonitor)', async () => {
+      await kubectl(['apply', '--server-side', '-f', crdDir]);
+      await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    });
+    // No controller manager runs here to create it, and the ServiceAccount admission plugin needs it.
+    await step('default ServiceAccount', () =>
+      kubectl(['create', 'serviceaccount', 'default', '--namespace', 'default']),
+    );
+
+    for (const valuesFile of valuesFiles) {
+      await step(`helm install --dry-run=server (${label(valuesFile)})`, () =>
+        helmOutput(tools.helm, [
+          'install',
+          releaseName,
+          chartDir,
+          '--values',
+          valuesFile,
+          '--dry-run=server',
+          '--kubeconfig',
+          kubeconfig,
+          '--namespace',
+          'default',
+        ]),
+      );
+    }
+    for (const [name, file] of renderings) {
+      await step(
+        `kubectl apply --dry-run=server (${name})`,
+        async () => (await kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', file])).trim().split('\n'),
+        (lines) => `${lines.length} objects`,
+      );
+    }
+
+    const base = renderings.get('minimal-values') ?? [...renderings.values()][0];
+    const baseText = await readFile(base, 'utf8');
+    for (const variant of brokenVariants) {
+      await step(
+        `broken: ${variant.name}`,
+        async () => {
+          if (!baseText.includes(variant.from)) throw new Error(`"${variant.from.trim()}" is not in ${base}`);
+          const file = path.join(workDir, 'broken.yaml');
+          await writeFile(file, baseText.replace(variant.from, variant.to));
+          const schemaVerdict = await refused(() => run(tools.kubeconform, [...kubeconformArgs, file]));
+          const serverVerdict = await refused(() =>
+            kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', file]),
+          );
+          if (!serverVerdict.refused) throw new Error('the API server accepted it');
+          return { schemaVerdict, serverVerdict };
+        },
+        ({ schemaVerdict, serverVerdict }) =>
+          `refused by the API server (${serverVerdict.reason}); kubeconform ${schemaVerdict.refused ? 'refused it too' : 'let it pass'}`,
+      );
+    }
+  } finally {
+    await stopAll();
+  }
+  say(`all checks passed (${seconds(started)})`);
+}
+
+/** A command's whole standard output (exec's run keeps only the tail of both streams, enough for errors). */
+function helmOutput(helm: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(helm, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-5000)));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(stdout).toString())
+        : reject(new Error(`helm ${args[0]} failed (exit ${code}):\n${stderr}`)),
+    );
+  });
+}
+
+async function refused(attempt: () => Promise<unknown>): Promise<{ refused: boolean; reason: string }> {
+  try {
+    await attempt();
+    return { refused: false, reason: '' };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = message.split('\n').find((line) => /error|invalid|unknown|must|does not/i.test(line)) ?? message;
+    return { refused: true, reason: reason.trim().slice(0, 200) };
+  }
+}
+
+/** "3 Deployment, 2 Service, …": what a rendering holds, for the progress line. */
+function countKinds(rendered: string): string {
+  const counts = new Map<string, number>();
+  for (const match of rendered.matchAll(/^kind: (\w+)$/gm)) counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
+  return [...counts].map(([kind, count]) => `${count} ${kind}`).join(', ');
+}
+
+main().catch((error: unknown) => {
+  say(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  say(`(after ${seconds(started)})`);
+  process.exit(1);
+});
