@@ -18,6 +18,9 @@ import (
 // The processes SPEC §2 runs under docker compose.
 var requiredServices = []string{"postgres", "temporal", "temporal-ui", "migrate", "api", "worker-orders", "worker-payments"}
 
+// The services meant to be reached from other machines; every other published port names its host address.
+var publicServices = map[string]bool{"api": true}
+
 // Server 1.29.2 is the first release fixing CVE-2025-14986.
 var minimumTemporalVersion = [3]int{1, 29, 2}
 
@@ -26,6 +29,8 @@ func checkProject(project *types.Project, dir string) []string {
 	var problems []string
 	problems = append(problems, checkRequiredServices(project)...)
 	problems = append(problems, checkDependencies(project)...)
+	problems = append(problems, checkOneShotJobs(project)...)
+	problems = append(problems, checkPublishedPorts(project)...)
 	problems = append(problems, checkImages(project)...)
 	problems = append(problems, checkBindMounts(project)...)
 	problems = append(problems, checkAppServices(project, dir)...)
@@ -61,6 +66,44 @@ func checkDependencies(project *types.Project) []string {
 				if target.Restart == types.RestartPolicyAlways || target.Restart == types.RestartPolicyUnlessStopped {
 					problems = append(problems, fmt.Sprintf("%s waits for %s to complete, but %s restarts %q", name, dependencyName, dependencyName, target.Restart))
 				}
+			}
+		}
+	}
+	return problems
+}
+
+// checkOneShotJobs: a job that others wait for (service_completed_successfully) retries with
+// `restart: on-failure[:N]`, as Temporal's own compose files do, so that one transient connection
+// failure does not fail `docker compose up`.
+func checkOneShotJobs(project *types.Project) []string {
+	jobs := map[string]bool{}
+	for _, service := range project.Services {
+		for dependencyName, dependency := range service.DependsOn {
+			if dependency.Condition == types.ServiceConditionCompletedSuccessfully {
+				jobs[dependencyName] = true
+			}
+		}
+	}
+	var problems []string
+	for _, name := range sortedServiceNames(project) {
+		if !jobs[name] {
+			continue
+		}
+		if restart := project.Services[name].Restart; !strings.HasPrefix(restart, types.RestartPolicyOnFailure) {
+			problems = append(problems, fmt.Sprintf("%s is a one-shot job others wait for, but restarts %q (use on-failure:N)", name, restart))
+		}
+	}
+	return problems
+}
+
+// checkPublishedPorts: a published port names the host address it binds. Docker's default is every
+// interface, which for Temporal (no authorizer) or PostgreSQL opens the stack to the whole network.
+func checkPublishedPorts(project *types.Project) []string {
+	var problems []string
+	for _, name := range sortedServiceNames(project) {
+		for _, port := range project.Services[name].Ports {
+			if port.Published != "" && port.HostIP == "" && !publicServices[name] {
+				problems = append(problems, fmt.Sprintf("%s publishes port %s on every interface; bind it to 127.0.0.1 (configurable)", name, port.Published))
 			}
 		}
 	}
