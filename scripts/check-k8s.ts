@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { crdSchemaLocation, writeCrdSchemas } from '../src/tools/crd-schemas';
 import { run } from '../src/tools/exec';
 import { startKubeApiServer, type KubeApiServer } from '../src/tools/kube-apiserver';
 import {
@@ -25,7 +26,7 @@ const root = path.resolve(__dirname, '..');
 const chartDir = path.join(root, 'deploy', 'helm', 'order-system');
 const crdDir = path.join(root, 'deploy', 'helm', 'crds-for-check');
 const releaseName = 'order-system';
-// Custom resources have no schema in kubeconform's set; the API server validates them against the CRDs.
+// Custom resources have no schema in kubeconform's set: they are checked once the CRDs are in the API server.
 const customKinds = ['ScaledObject', 'TriggerAuthentication', 'ServiceMonitor'];
 
 const started = Date.now();
@@ -43,23 +44,33 @@ async function step<T>(name: string, body: () => Promise<T>, describe?: (result:
 /** A change to a rendering that a correct API server refuses; `from` must occur in the rendering. */
 interface BrokenVariant {
   name: string;
+  /** The rendering it starts from: a values file's name in ci/. */
+  rendering: string;
   from: string;
   to: string;
 }
 
-// Each applies to the first occurrence, which in helm's output order is in the API's Deployment.
+// Each changes the first occurrence only; in helm's output order the first Deployment is the API's.
 const brokenVariants: BrokenVariant[] = [
   {
     name: 'wrong field (terminationGracePeriod)',
+    rendering: 'minimal-values',
     from: 'terminationGracePeriodSeconds:',
     to: 'terminationGracePeriod:',
   },
   {
     name: 'selector that does not match the pod template',
+    rendering: 'minimal-values',
     from: '        app.kubernetes.io/component: api\n',
     to: '        app.kubernetes.io/component: api-v2\n',
   },
-  { name: 'bad quantity (512MiB)', from: 'memory: 512Mi\n', to: 'memory: 512MiB\n' },
+  { name: 'bad quantity (512MiB)', rendering: 'minimal-values', from: 'memory: 512Mi\n', to: 'memory: 512MiB\n' },
+  {
+    name: 'ScaledObject with a wrong field (minReplicas)',
+    rendering: 'keda-values',
+    from: '  minReplicaCount:',
+    to: '  minReplicas:',
+  },
 ];
 
 interface Tools {
@@ -119,7 +130,7 @@ async function main(): Promise<void> {
       await step(
         `helm template (${label(valuesFile)})`,
         async () => {
-          const rendered = await helmOutput(tools.helm, [
+          const rendered = await output(tools.helm, [
             'template',
             releaseName,
             chartDir,
@@ -141,16 +152,15 @@ async function main(): Promise<void> {
       );
     }
 
-    const kubeconformArgs = [
+    const kubeconformStrict = [
       '-strict',
       '-summary',
       '-kubernetes-version',
       KUBERNETES_VERSION,
       '-schema-location',
       `${tools.schemas}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
-      '-skip',
-      customKinds.join(','),
     ];
+    const kubeconformArgs = [...kubeconformStrict, '-skip', customKinds.join(',')];
     await step(
       'kubeconform -strict (every rendering)',
       async () => (await run(tools.kubeconform, [...kubeconformArgs, ...renderings.values()])).trim(),
@@ -170,6 +180,22 @@ async function main(): Promise<void> {
       await kubectl(['apply', '--server-side', '-f', crdDir]);
       await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     });
+    const crdSchemas = path.join(workDir, 'crd-schemas');
+    await step(
+      'kubeconform -strict (custom resources, against the CRDs)',
+      async () => {
+        const crds = JSON.parse(await output(tools.kubectl, ['--kubeconfig', kubeconfig, 'get', 'crd', '-o', 'json']));
+        await writeCrdSchemas(crds, crdSchemas);
+        const summary = await run(tools.kubeconform, [
+          ...kubeconformStrict,
+          '-schema-location',
+          crdSchemaLocation(crdSchemas),
+          ...renderings.values(),
+        ]);
+        return summary.trim().split('\n').pop() ?? '';
+      },
+      String,
+    );
     // No controller manager runs here to create it, and the ServiceAccount admission plugin needs it.
     await step('default ServiceAccount', () =>
       kubectl(['create', 'serviceaccount', 'default', '--namespace', 'default']),
@@ -177,7 +203,7 @@ async function main(): Promise<void> {
 
     for (const valuesFile of valuesFiles) {
       await step(`helm install --dry-run=server (${label(valuesFile)})`, () =>
-        helmOutput(tools.helm, [
+        output(tools.helm, [
           'install',
           releaseName,
           chartDir,
@@ -199,16 +225,19 @@ async function main(): Promise<void> {
       );
     }
 
-    const base = renderings.get('minimal-values') ?? [...renderings.values()][0];
-    const baseText = await readFile(base, 'utf8');
     for (const variant of brokenVariants) {
       await step(
         `broken: ${variant.name}`,
         async () => {
+          const base = renderings.get(variant.rendering);
+          if (!base) throw new Error(`no rendering of ci/${variant.rendering}.yaml`);
+          const baseText = await readFile(base, 'utf8');
           if (!baseText.includes(variant.from)) throw new Error(`"${variant.from.trim()}" is not in ${base}`);
           const file = path.join(workDir, 'broken.yaml');
           await writeFile(file, baseText.replace(variant.from, variant.to));
-          const schemaVerdict = await refused(() => run(tools.kubeconform, [...kubeconformArgs, file]));
+          const schemaVerdict = await refused(() =>
+            run(tools.kubeconform, [...kubeconformStrict, '-schema-location', crdSchemaLocation(crdSchemas), file]),
+          );
           const serverVerdict = await refused(() =>
             kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', file]),
           );
@@ -226,9 +255,9 @@ async function main(): Promise<void> {
 }
 
 /** A command's whole standard output (exec's run keeps only the tail of both streams, enough for errors). */
-function helmOutput(helm: string, args: string[]): Promise<string> {
+function output(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(helm, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -237,7 +266,7 @@ function helmOutput(helm: string, args: string[]): Promise<string> {
     child.on('close', (code) =>
       code === 0
         ? resolve(Buffer.concat(stdout).toString())
-        : reject(new Error(`helm ${args[0]} failed (exit ${code}):\n${stderr}`)),
+        : reject(new Error(`${path.basename(command)} ${args[0]} failed (exit ${code}):\n${stderr}`)),
     );
   });
 }
@@ -248,8 +277,11 @@ async function refused(attempt: () => Promise<unknown>): Promise<{ refused: bool
     return { refused: false, reason: '' };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const reason = message.split('\n').find((line) => /error|invalid|unknown|must|does not/i.test(line)) ?? message;
-    return { refused: true, reason: reason.trim().slice(0, 200) };
+    const line = message.split('\n').find((text) => /error|invalid|unknown|must|does not/i.test(text)) ?? message;
+    // kubectl's preamble names the temp file; the reason follows it.
+    const reason = line.replace(/^Error from server \([^)]*\): error when \w+ "[^"]*": /, '').trim();
+    // Long messages (a label set quoted in full) keep their start and their verdict at the end.
+    return { refused: true, reason: reason.length > 240 ? `${reason.slice(0, 100)} … ${reason.slice(-120)}` : reason };
   }
 }
 
