@@ -125,6 +125,17 @@ async function main(): Promise<void> {
         run(tools.helm, ['lint', '--strict', chartDir, '--values', valuesFile]),
       );
     }
+    await step(
+      'broken: helm lint --strict of a misspelt value (workers.keda.enabeld)',
+      async () => {
+        const verdict = await refused(() =>
+          run(tools.helm, ['lint', '--strict', chartDir, '--set', 'workers.keda.enabeld=true']),
+        );
+        if (!verdict.refused) throw new Error('helm lint accepted it (values.schema.json should refuse unknown keys)');
+        return `refused (${verdict.reason})`;
+      },
+      String,
+    );
     const renderings = new Map<string, string>();
     for (const valuesFile of valuesFiles) {
       await step(
