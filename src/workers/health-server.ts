@@ -38,6 +38,7 @@ export function isPolling(status: WorkerStatus | undefined): boolean {
   );
 }
 
+/** The worker's own metrics, read from its status at each scrape, beside Node's process metrics. */
 export function createWorkerRegistry(status: () => WorkerStatus | undefined, labels: Record<string, string>): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
@@ -52,12 +53,14 @@ export function createWorkerRegistry(status: () => WorkerStatus | undefined, lab
         this.set(current ? read(current) : 0);
       },
     });
-  gauge('order_system_worker_polling', '1 while the worker polls its task queue (what /healthz reports)', () =>
-    isPolling(status()) ? 1 : 0,
+  gauge('order_system_worker_polling', '1 while the worker polls its task queue (what /healthz reports)', (current) =>
+    isPolling(current) ? 1 : 0,
   );
-  gauge('order_system_worker_in_flight_activities', 'Activities running now, local ones included', (current) => {
-    return current.numInFlightActivities;
-  });
+  gauge(
+    'order_system_worker_in_flight_activities',
+    'Activities running now, local ones included',
+    (current) => current.numInFlightActivities,
+  );
   gauge(
     'order_system_worker_in_flight_workflow_activations',
     'Workflow activations being processed now',
