@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerStatus } from '@temporalio/worker';
+import { loadConfig } from '../../src/config';
 import { startService, type ServiceProcess } from '../../src/tools/service-process';
 import { createDevServerEnv } from '../../src/tools/temporal-env';
 import { startWorkerHealthServer, type WorkerHealthServer } from '../../src/workers/health-server';
@@ -94,6 +95,15 @@ describe('worker health server', () => {
     expect(fallback.fellBack).toBe(true);
     expect(fallback.port).not.toBe(taken.port);
     await expect(serve(() => undefined, taken.port, false)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+});
+
+describe('WORKER_HEALTH_PORT', () => {
+  it('is a port number, unset by default so that each worker takes its own', () => {
+    expect(loadConfig({}).WORKER_HEALTH_PORT).toBeUndefined();
+    expect(loadConfig({ WORKER_HEALTH_PORT: '9470' }).WORKER_HEALTH_PORT).toBe(9470);
+    expect(() => loadConfig({ WORKER_HEALTH_PORT: '70000' })).toThrow(/WORKER_HEALTH_PORT/);
+    expect(() => loadConfig({ WORKER_HEALTH_PORT: 'metrics' })).toThrow(/WORKER_HEALTH_PORT/);
   });
 });
 
