@@ -180,9 +180,21 @@ async function main(): Promise<void> {
 
     server = await step(
       'API server (etcd + kube-apiserver on loopback)',
-      () =>
-        startKubeApiServer({ apiserver: tools.apiserver, etcd: tools.etcd, workDir: path.join(workDir, 'cluster') }),
-      (started) => started.url,
+      async () => {
+        // Quiet while it works; the last lines explain a server that will not come up.
+        const lastLines: string[] = [];
+        const onOutput = (line: string) => {
+          lastLines.push(line);
+          if (lastLines.length > 40) lastLines.shift();
+        };
+        const cluster = path.join(workDir, 'cluster');
+        return startKubeApiServer({ apiserver: tools.apiserver, etcd: tools.etcd, workDir: cluster, onOutput }).catch(
+          (error: unknown) => {
+            throw new Error(`${error instanceof Error ? error.message : String(error)}\n${lastLines.join('\n')}`);
+          },
+        );
+      },
+      (up) => up.url,
     );
     const kubeconfig = server.kubeconfig;
     const kubectl = (args: string[]) => run(tools.kubectl, ['--kubeconfig', kubeconfig, ...args]);
