@@ -116,7 +116,10 @@ async function main(): Promise<void> {
     await rm(workDir, { recursive: true, force: true });
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+    process.once(signal, () => {
+      say(`${signal}: stopping the API server and etcd`);
+      void stopAll().finally(() => process.exit(130));
+    });
   }
 
   try {
