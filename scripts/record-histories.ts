@@ -1,7 +1,4 @@
-// Records one real history per path of the order workflow into test/fixtures/histories/current/, for the replay tier;
-// with the workflow as it was before its patches (taken from git): one order begun on it and ended on the current code
-// (upgraded/), and the path a later patch changed, as the old code ran it (remote-writes/). The rest of remote-writes/
-// and local-writes/ are earlier generations, kept as recorded then.
+// Records one real history per path of the order workflow into test/fixtures/histories/, for the replay tier.
 // Runs a Temporal dev server, embedded PostgreSQL and both real workers, then drives each path to its end.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -11,25 +8,27 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createMockGateway, type PaymentGateway } from '../src/activities/gateway';
+import { createOrderActivities } from '../src/activities/orders';
 import { createDb, migrateLatest } from '../src/db/knex';
-import { cancelSignal, ORDERS_TASK_QUEUE, orderWorkflowId, statusQuery, type OrderWorkflowInput } from '../src/domain';
+import {
+  cancelSignal,
+  cancelUpdate,
+  ORDERS_TASK_QUEUE,
+  orderWorkflowId,
+  statusQuery,
+  type OrderWorkflowInput,
+} from '../src/domain';
 import { startEmbeddedPostgres } from '../src/tools/postgres';
 import { resolveTemporalCli } from '../src/tools/temporal-cli';
 import { startTemporalDevServer } from '../src/tools/temporal-server';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { createOrdersWorker } from '../src/workers/orders/worker';
 import { createPaymentsWorker } from '../src/workers/payments/worker';
 import { eventually } from '../test/support/poll';
 import { freePort } from '../src/tools/net';
 
-const root = join(__dirname, '..');
-const historiesDir = join(root, 'test', 'fixtures', 'histories');
-const outDir = join(historiesDir, 'current');
-const upgradedDir = join(historiesDir, 'upgraded');
-const prePatchDir = join(historiesDir, 'remote-writes');
-/** The last commit whose workflow had no patches (everything written through ordinary activities). */
-const PRE_PATCH_COMMIT = '2e723ee';
+const outDir = join(__dirname, '..', 'test', 'fixtures', 'histories');
 
 type Handle = WorkflowHandle<(input: OrderWorkflowInput) => Promise<unknown>>;
 
@@ -37,11 +36,24 @@ interface Scenario {
   name: string;
   paymentToken: string;
   deliveryDelaySeconds: number;
-  drive(handle: Handle): Promise<void>;
+  /** Hold the delivery's write open once committed (see holdDelivery). */
+  hold?: boolean;
+  drive(handle: Handle, held?: ReturnType<typeof holdDelivery>): Promise<void>;
 }
 
 const waitForState = (handle: Handle, state: string) =>
   eventually(`state ${state}`, async () => ((await handle.query(statusQuery)).state === state ? true : undefined));
+
+/** Lets the delivery of an order commit and then waits, so a cancel can arrive before its workflow task completes. */
+const deliveryHolds = new Map<string, { written: () => void; release: Promise<void> }>();
+
+function holdDelivery(orderId: string) {
+  let written!: () => void;
+  let release!: () => void;
+  const isWritten = new Promise<void>((resolve) => (written = resolve));
+  deliveryHolds.set(orderId, { written, release: new Promise<void>((resolve) => (release = resolve)) });
+  return { isWritten, release };
+}
 
 const scenarios: Scenario[] = [
   { name: 'delivered', paymentToken: 'tok_approve', deliveryDelaySeconds: 1, drive: async () => {} },
@@ -53,7 +65,7 @@ const scenarios: Scenario[] = [
     paymentToken: 'tok_slow',
     deliveryDelaySeconds: 3600,
     drive: async (handle) => {
-      await handle.signal(cancelSignal, {});
+      await handle.executeUpdate(cancelUpdate, { args: [{ requestId: randomUUID() }] });
     },
   },
   {
@@ -62,7 +74,16 @@ const scenarios: Scenario[] = [
     deliveryDelaySeconds: 3600,
     drive: async (handle) => {
       await waitForState(handle, 'confirmed');
-      await handle.signal(cancelSignal, { reason: 'changed my mind' });
+      await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'changed my mind', requestId: randomUUID() }] });
+    },
+  },
+  {
+    name: 'cancel-signalled',
+    paymentToken: 'tok_approve',
+    deliveryDelaySeconds: 3600,
+    drive: async (handle) => {
+      await waitForState(handle, 'confirmed');
+      await handle.signal(cancelSignal, { reason: 'from the Web UI' });
     },
   },
   {
@@ -71,8 +92,10 @@ const scenarios: Scenario[] = [
     deliveryDelaySeconds: 3600,
     drive: async (handle) => {
       await waitForState(handle, 'confirmed');
-      await handle.signal(cancelSignal, {});
-      await handle.signal(cancelSignal, {});
+      const requestId = randomUUID();
+      await handle.executeUpdate(cancelUpdate, { args: [{ requestId }] });
+      await handle.signal(cancelSignal, { requestId });
+      await handle.executeUpdate(cancelUpdate, { args: [{ requestId: randomUUID(), reason: 'again' }] });
     },
   },
   {
@@ -85,21 +108,15 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'workflow-cancelled-and-signalled',
+    name: 'cancel-lost-to-delivery',
     paymentToken: 'tok_approve',
-    deliveryDelaySeconds: 3600,
-    drive: async (handle) => {
-      await waitForState(handle, 'confirmed');
-      await handle.cancel();
-      // While the refund runs the workflow's cancel is taken, so this signal is rejected.
-      await eventually('the refund', async () => {
-        const { events } = await handle.fetchHistory();
-        const refund = events?.find(
-          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refundPayment',
-        );
-        return refund ? true : undefined;
-      });
-      await handle.signal(cancelSignal, { reason: 'me too' });
+    deliveryDelaySeconds: 1,
+    hold: true,
+    drive: async (handle, held) => {
+      // The delivery is committed; the cancel makes its task retry, decide to cancel, and follow the row.
+      await held!.isWritten;
+      await handle.signal(cancelSignal, { reason: 'too late' });
+      held!.release();
     },
   },
 ];
@@ -122,23 +139,6 @@ function recordingGateway(): PaymentGateway {
       return inner.refund(refund);
     },
   };
-}
-
-/** Bundles src/workflows/order.ts as it was at `commit`, beside the current one so its imports resolve. */
-async function bundleWorkflowAt(commit: string, workDir: string): Promise<string> {
-  const { stdout: source } = await promisify(execFile)('git', ['show', `${commit}:src/workflows/order.ts`], {
-    cwd: root,
-  });
-  const sourcePath = join(root, 'src', 'workflows', `.recording-${commit}.ts`);
-  await writeFile(sourcePath, source);
-  try {
-    const { code } = await bundleWorkflowCode({ workflowsPath: sourcePath, logger: new DefaultLogger('WARN') });
-    const bundlePath = join(workDir, `workflow-${commit}.js`);
-    await writeFile(bundlePath, code);
-    return bundlePath;
-  } finally {
-    await rm(sourcePath, { force: true });
-  }
 }
 
 function newOrder(id: string, paymentToken: string, deliveryDelaySeconds: number): OrderWorkflowInput {
@@ -175,8 +175,20 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const ordersWorker = (workflowBundlePath?: string) =>
-    createOrdersWorker({ connection: nativeConnection, namespace: 'default', db, workflowBundlePath });
+  const orderActivities = createOrderActivities({ db });
+  const activities = {
+    ...orderActivities,
+    recordTransition: async (record: Parameters<typeof orderActivities.recordTransition>[0]) => {
+      const answer = await orderActivities.recordTransition(record);
+      const hold = record.to === 'delivered' ? deliveryHolds.get(record.orderId) : undefined;
+      if (hold) {
+        deliveryHolds.delete(record.orderId);
+        hold.written();
+        await hold.release;
+      }
+      return answer;
+    },
+  };
   const start = (input: OrderWorkflowInput): Promise<Handle> =>
     client.workflow.start('orderWorkflow', {
       taskQueue: ORDERS_TASK_QUEUE,
@@ -205,39 +217,23 @@ async function main(): Promise<void> {
       db,
       gateway: recordingGateway(),
     });
-    const oldBundle = await bundleWorkflowAt(PRE_PATCH_COMMIT, workDir);
-    await paymentsWorker.runUntil(async () => {
-      await (
-        await ordersWorker()
-      ).runUntil(async () => {
+    const ordersWorker = await createOrdersWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      db,
+      activities,
+    });
+    await paymentsWorker.runUntil(
+      ordersWorker.runUntil(async () => {
         for (const scenario of scenarios) {
-          const handle = await start(newOrder(randomUUID(), scenario.paymentToken, scenario.deliveryDelaySeconds));
-          await scenario.drive(handle);
+          const id = randomUUID();
+          const held = scenario.hold ? holdDelivery(id) : undefined;
+          const handle = await start(newOrder(id, scenario.paymentToken, scenario.deliveryDelaySeconds));
+          await scenario.drive(handle, held);
           await save(outDir, scenario.name, handle);
         }
-      });
-      // An order confirmed by the old workflow, its worker then replaced by the current one: two cancels come, the
-      // first refunds and cancels through ordinary activities, the rejected second is written the new way.
-      let upgraded: Handle | undefined;
-      await (
-        await ordersWorker(oldBundle)
-      ).runUntil(async () => {
-        upgraded = await start(newOrder(randomUUID(), 'tok_approve', 3600));
-        await waitForState(upgraded, 'confirmed');
-        // The path patch rejections-outlive-cancel changed, as the old workflow ran it (it ended Cancelled).
-        const changed = scenarios.find((scenario) => scenario.name === 'workflow-cancelled-and-signalled')!;
-        const handle = await start(newOrder(randomUUID(), changed.paymentToken, changed.deliveryDelaySeconds));
-        await changed.drive(handle);
-        await save(prePatchDir, changed.name, handle);
-      });
-      await (
-        await ordersWorker()
-      ).runUntil(async () => {
-        await upgraded!.signal(cancelSignal, {});
-        await upgraded!.signal(cancelSignal, { reason: 'again' });
-        await save(upgradedDir, 'confirmed-then-cancelled-twice', upgraded!);
-      });
-    });
+      }),
+    );
   } finally {
     await connection.close();
     await nativeConnection.close();

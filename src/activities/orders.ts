@@ -1,12 +1,17 @@
 // Order persistence: every state change is one guarded, idempotent transaction.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../db/knex';
-import type {
-  CancelRejectionRecord,
-  OrderActivities,
-  OrderCreatedRecord,
-  RecordedAt,
-  TransitionRecord,
+import {
+  canReach,
+  type CancelRejectionRecord,
+  type CommittedDecision,
+  type OrderActivities,
+  type OrderCreatedRecord,
+  type OrderState,
+  type PaymentSettledRecord,
+  type PaymentStatus,
+  type RecordedAt,
+  type TransitionRecord,
 } from '../domain';
 
 const ORDERS = 'orders.orders';
@@ -54,7 +59,7 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
       });
     },
 
-    async recordTransition({ orderId, from, to, reason, payment, at }: TransitionRecord): Promise<RecordedAt> {
+    async recordTransition({ orderId, from, to, reason, payment, at }: TransitionRecord): Promise<CommittedDecision> {
       return db.transaction(async (trx) => {
         const updated = await trx(ORDERS)
           .where({ id: orderId, state: from })
@@ -76,19 +81,36 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
             dedupe_key: `transition:${to}`,
             at,
           });
-          return { at };
         }
-        const current = await trx(ORDERS).where({ id: orderId }).first<{ state: string } | undefined>('state');
-        // Already in the target state: this is a retry or a replay of a transition that committed.
-        if (current?.state === to) return storedEventAt(trx, orderId, `transition:${to}`);
-        throw ApplicationFailure.nonRetryable(
-          `order ${orderId} is ${current ? current.state : 'not recorded'}; refusing ${from} -> ${to}`,
-          ILLEGAL_TRANSITION_ERROR,
-        );
+        // Not taken: this decision was already recorded (a retry), or an earlier try of the task committed another one.
+        return committedSince(trx, orderId, from, to);
       });
     },
 
-    async recordCancelRejected({ orderId, sequence, state, reason, at }: CancelRejectionRecord): Promise<RecordedAt> {
+    async recordPaymentSettled({ orderId, payment, at }: PaymentSettledRecord): Promise<RecordedAt> {
+      const [row] = await db(ORDERS)
+        .where({ id: orderId, state: 'cancelled' })
+        .update({
+          payment_status: payment.status,
+          payment_id: payment.id,
+          // A retry finds the payment already settled and keeps the time it was first recorded.
+          updated_at: db.raw('CASE WHEN payment_status = ? THEN updated_at ELSE ?::timestamptz END', [
+            payment.status,
+            at,
+          ]),
+          version: db.raw('CASE WHEN payment_status = ? THEN version ELSE version + 1 END', [payment.status]),
+        })
+        .returning<{ updated_at: Date }[]>('updated_at');
+      if (!row) {
+        throw ApplicationFailure.nonRetryable(
+          `order ${orderId} is not cancelled; refusing to settle its refund`,
+          ILLEGAL_TRANSITION_ERROR,
+        );
+      }
+      return { at: row.updated_at.toISOString() };
+    },
+
+    async recordCancelRejected({ orderId, requestId, state, reason, at }: CancelRejectionRecord): Promise<RecordedAt> {
       const inserted = await db(EVENTS)
         .insert({
           order_id: orderId,
@@ -96,13 +118,13 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
           from_state: state,
           to_state: state,
           reason,
-          dedupe_key: `cancel_rejected:${sequence}`,
+          dedupe_key: `cancel_rejected:${requestId}`,
           at,
         })
         .onConflict(['order_id', 'dedupe_key'])
         .ignore()
         .returning('id');
-      return inserted.length > 0 ? { at } : storedEventAt(db, orderId, `cancel_rejected:${sequence}`);
+      return inserted.length > 0 ? { at } : storedEventAt(db, orderId, `cancel_rejected:${requestId}`);
     },
   };
 }
@@ -111,4 +133,48 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
 async function storedEventAt(db: Db, orderId: string, dedupeKey: string): Promise<RecordedAt> {
   const event = await db(EVENTS).where({ order_id: orderId, dedupe_key: dedupeKey }).first<{ at: Date }>('at');
   return { at: event.at.toISOString() };
+}
+
+interface DecisionRow {
+  state: OrderState;
+  cancel_reason: string | null;
+  payment_status: PaymentStatus;
+  payment_id: string | null;
+  updated_at: Date;
+}
+
+/**
+ * The row's word on a decision from `from`: its current state and the transitions recorded after `from`. Refuses
+ * (non-retryable) when the row is not past `from`, which no retry of a decision can explain.
+ */
+async function committedSince(db: Db, orderId: string, from: OrderState, to: OrderState): Promise<CommittedDecision> {
+  const row = await db(ORDERS)
+    .where({ id: orderId })
+    .first<DecisionRow | undefined>('state', 'cancel_reason', 'payment_status', 'payment_id', 'updated_at');
+  if (!row || !canReach(from, row.state)) {
+    throw ApplicationFailure.nonRetryable(
+      `order ${orderId} is ${row ? row.state : 'not recorded'}; refusing ${from} -> ${to}`,
+      ILLEGAL_TRANSITION_ERROR,
+    );
+  }
+  const fromEvent = db(EVENTS)
+    .where({ order_id: orderId, dedupe_key: `transition:${from}` })
+    .select('id');
+  const events: { to_state: OrderState; reason: string | null; at: Date }[] = await db(EVENTS)
+    .where({ order_id: orderId, event: 'transition' })
+    .where('id', '>', fromEvent)
+    .orderBy('id')
+    .select('to_state', 'reason', 'at');
+  return {
+    state: row.state,
+    cancelReason: row.cancel_reason,
+    payment: { status: row.payment_status, id: row.payment_id },
+    updatedAt: row.updated_at.toISOString(),
+    transitions: events.map((e) => ({
+      event: 'transition',
+      state: e.to_state,
+      at: e.at.toISOString(),
+      reason: e.reason,
+    })),
+  };
 }

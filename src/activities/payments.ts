@@ -38,7 +38,27 @@ function newPaymentRow(request: RefundRequest, status: PaymentStatus) {
   };
 }
 
-export function createPaymentActivities({ db, gateway }: { db: Db; gateway: PaymentGateway }): PaymentActivities {
+/** How often a gateway call in flight tells Temporal its worker is alive (the workflow allows 2 s between beats). */
+const HEARTBEAT_INTERVAL_MS = 500;
+
+export interface PaymentActivitiesDeps {
+  db: Db;
+  gateway: PaymentGateway;
+  /** The running activity's heartbeat; the worker passes @temporalio/activity's. */
+  heartbeat?: () => void;
+}
+
+export function createPaymentActivities({ db, gateway, heartbeat }: PaymentActivitiesDeps): PaymentActivities {
+  /** A gateway call, heartbeating while it lasts: a worker that dies mid-call is noticed in seconds, not at 30 s. */
+  async function whileBeating<T>(call: () => Promise<T>): Promise<T> {
+    const beat = heartbeat && setInterval(heartbeat, HEARTBEAT_INTERVAL_MS);
+    try {
+      return await call();
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
   return {
     async processPayment(request: PaymentRequest): Promise<PaymentResult> {
       if (!paymentTokenPattern.test(request.paymentToken)) {
@@ -51,12 +71,14 @@ export function createPaymentActivities({ db, gateway }: { db: Db; gateway: Paym
       const row = await db.transaction(async (trx): Promise<PaymentRow> => {
         const current = await trx(PAYMENTS).where({ order_id: request.orderId }).forUpdate().first<PaymentRow>();
         if (current.status !== 'pending') return current;
-        const { outcome, reference } = await gateway.charge({
-          paymentId: current.payment_id,
-          token: request.paymentToken,
-          amount: request.amount,
-          currency: request.currency,
-        });
+        const { outcome, reference } = await whileBeating(() =>
+          gateway.charge({
+            paymentId: current.payment_id,
+            token: request.paymentToken,
+            amount: request.amount,
+            currency: request.currency,
+          }),
+        );
         const [settled] = await trx(PAYMENTS)
           .where({ order_id: request.orderId })
           .update({ status: outcome, gateway_reference: reference, updated_at: trx.fn.now() })
@@ -84,7 +106,7 @@ export function createPaymentActivities({ db, gateway }: { db: Db; gateway: Paym
         const reversal =
           current.status === 'confirmed' ? 'refunded' : current.status === 'pending' ? 'voided' : undefined;
         if (!reversal) return { status: current.status, paymentId: current.payment_id };
-        await gateway.refund({ paymentId: current.payment_id, amount: current.amount });
+        await whileBeating(() => gateway.refund({ paymentId: current.payment_id, amount: current.amount }));
         await trx(PAYMENTS)
           .where({ order_id: request.orderId })
           .update({ status: reversal, refunded_at: trx.fn.now(), updated_at: trx.fn.now() });

@@ -1,8 +1,8 @@
 // The contract between API, workers and workflow: queue names, ids, message definitions, inputs and activity shapes.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { CancelOrderRequest, CreateOrderRequest } from './order-input';
-import type { OrderState, OrderView, PaymentStatus } from './order';
+import type { CreateOrderRequest } from './order-input';
+import type { HistoryEntry, OrderState, OrderView, PaymentStatus, PaymentView } from './order';
 
 export const ORDERS_TASK_QUEUE = 'orders';
 export const PAYMENTS_TASK_QUEUE = 'payments';
@@ -16,14 +16,37 @@ export function orderWorkflowId(orderId: string): string {
 export const orderStateSearchAttribute = defineSearchAttributeKey('OrderState', SearchAttributeType.KEYWORD);
 export const customerIdSearchAttribute = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 
-export const cancelSignal = defineSignal<[CancelOrderRequest?]>('cancel');
+/** A request to cancel. `requestId` names it, so the same request sent as an Update and again as a signal counts once. */
+export interface CancelRequest {
+  reason?: string;
+  requestId?: string;
+}
+
+/** The workflow's answer to a cancel: `accepted`, the order's row says cancelled; `rejected`, it says delivered. */
+export interface CancelDecision {
+  status: 'accepted' | 'rejected';
+  order: OrderView;
+}
+
+/** The API's cancel: decided by the workflow from its own state and answered at once. */
+export const cancelUpdate = defineUpdate<CancelDecision, [CancelRequest]>('cancel');
+/** The same request, for the Web UI, the CLI, and the API when no worker answered the Update in time. */
+export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const statusQuery = defineQuery<OrderView>('status');
-/** Completes once the order's `created` row is in Postgres, so the API can answer 201 truthfully. */
-export const orderRecordedUpdate = defineUpdate<OrderReceipt>('orderRecorded');
+
+/** The memo key under which a workflow keeps the order as accepted: read by describe, without a worker. */
+export const ORDER_MEMO = 'order';
+
+export interface OrderMemo {
+  order: OrderView;
+  /** Hash of the create request, kept so a retried request with the same Idempotency-Key can be told apart. */
+  requestFingerprint: string;
+}
 
 export interface NewOrder extends CreateOrderRequest {
   id: string;
-  /** Hash of the create request, kept so a retried request with the same Idempotency-Key can be told apart. */
+  /** When the API accepted it; the workflow's start time when absent (an order started from the CLI). */
+  createdAt?: string;
   requestFingerprint?: string;
   idempotencyKey?: string;
 }
@@ -32,11 +55,6 @@ export interface OrderWorkflowInput {
   order: NewOrder;
   /** Fixed at start, so a running order keeps the delay it began with. */
   deliveryDelaySeconds: number;
-}
-
-export interface OrderReceipt {
-  order: OrderView;
-  requestFingerprint: string | null;
 }
 
 /** The type of the non-retryable failure processPayment raises for a token the gateway refuses. */
@@ -74,19 +92,39 @@ export interface OrderCreatedRecord {
   idempotencyKey: string | null;
 }
 
+/** A decision: move the order from `from` to `to`. The row takes it only while it is still in `from`. */
 export interface TransitionRecord {
   orderId: string;
   from: OrderState;
   to: OrderState;
   reason: string | null;
-  payment: { status: PaymentStatus; id: string | null };
+  payment: PaymentView;
+  at: string;
+}
+
+/**
+ * What the order's row holds after a decision was written: that decision, or the one an earlier try of the same
+ * workflow task committed first. `transitions` are the ones recorded after the decision's `from` state, in order.
+ */
+export interface CommittedDecision {
+  state: OrderState;
+  cancelReason: string | null;
+  payment: PaymentView;
+  updatedAt: string;
+  transitions: Extract<HistoryEntry, { event: 'transition' }>[];
+}
+
+/** The payment of a cancelled order once its refund or void went through. */
+export interface PaymentSettledRecord {
+  orderId: string;
+  payment: PaymentView;
   at: string;
 }
 
 export interface CancelRejectionRecord {
   orderId: string;
-  /** 1 for the order's first rejected cancel, 2 for the next: names it across retries. */
-  sequence: number;
+  /** Names the request across retries, so it is recorded once. */
+  requestId: string;
   state: OrderState;
   reason: string | null;
   at: string;
@@ -103,6 +141,7 @@ export interface RecordedAt {
 
 export interface OrderActivities {
   recordOrderCreated(record: OrderCreatedRecord): Promise<RecordedAt>;
-  recordTransition(record: TransitionRecord): Promise<RecordedAt>;
+  recordTransition(record: TransitionRecord): Promise<CommittedDecision>;
+  recordPaymentSettled(record: PaymentSettledRecord): Promise<RecordedAt>;
   recordCancelRejected(record: CancelRejectionRecord): Promise<RecordedAt>;
 }

@@ -25,6 +25,11 @@ export function canTransition(from: OrderState, to: OrderState): boolean {
   return allowedTransitions[from].includes(to);
 }
 
+/** Whether `to` lies ahead of `from`, one or more transitions on. */
+export function canReach(from: OrderState, to: OrderState): boolean {
+  return allowedTransitions[from].some((next) => next === to || canReach(next, to));
+}
+
 export function isFinal(state: OrderState): boolean {
   return allowedTransitions[state].length === 0;
 }
@@ -89,6 +94,40 @@ export interface OrderView {
   createdAt: string;
   updatedAt: string;
   history: HistoryEntry[];
+}
+
+/** The order as accepted, before anything has happened to it: what the API answers 201 with and keeps in the memo. */
+export function acceptedOrder(order: {
+  id: string;
+  customerId: string;
+  currency: string;
+  items: OrderItem[];
+  createdAt: string;
+}): OrderView {
+  const { id, customerId, currency, items, createdAt } = order;
+  return {
+    id,
+    customerId,
+    currency,
+    items,
+    amount: orderAmount(items),
+    state: 'created',
+    cancelReason: null,
+    payment: { status: 'pending', id: null },
+    createdAt,
+    updatedAt: createdAt,
+    history: [{ event: 'transition', state: 'created', at: createdAt, reason: null }],
+  };
+}
+
+/** Whether a cancelled order's payment may still have to be reversed: a charge may have gone through. */
+export function mayHaveCharged(order: Pick<OrderView, 'cancelReason'>): boolean {
+  return order.cancelReason !== cancelReasons.paymentDeclined && order.cancelReason !== cancelReasons.paymentInvalid;
+}
+
+/** Whether a cancelled order's payment has reached its end: nothing is still being charged or refunded. */
+export function isPaymentSettled(order: Pick<OrderView, 'state' | 'payment'>): boolean {
+  return order.state === 'cancelled' && order.payment.status !== 'pending' && order.payment.status !== 'confirmed';
 }
 
 /** A one-line description of an order, shown as the workflow's summary in the Web UI. */

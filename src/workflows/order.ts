@@ -1,42 +1,50 @@
-// One order's life: record it, charge it, deliver it after a durable timer, or cancel it and refund.
+// One order's life: record it, settle its payment, then deliver it after a durable timer or cancel it and refund.
+//
+// The order's row is the commit point of every decision. Each decision is written, guarded by the state it leaves,
+// before its side effect runs; the writes are local activities, which commit before their workflow task does. When a
+// task is retried (a crash, or a cancel that came meanwhile) and decides otherwise, the row answers with what was
+// committed first and the story follows it: a refund runs only once the row says cancelled, and a cancel that lost to
+// a committed delivery is recorded as rejected. docs/decisions.md says why.
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
-  TimeoutFailure,
+  allHandlersFinished,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 // Not from '../domain': its index brings in zod, which the sandbox would evaluate once per workflow.
 import {
+  acceptedOrder,
   assertTransition,
   cancelReasons,
   isFinal,
-  orderAmount,
+  mayHaveCharged,
   type OrderState,
   type OrderView,
   type PaymentView,
 } from '../domain/order';
 import {
   cancelSignal,
-  customerIdSearchAttribute,
-  orderRecordedUpdate,
+  cancelUpdate,
   orderStateSearchAttribute,
   orderWorkflowId,
   PAYMENT_INVALID_ERROR,
   PAYMENTS_TASK_QUEUE,
   statusQuery,
+  type CancelDecision,
   type CancelRejectionRecord,
+  type CancelRequest,
+  type CommittedDecision,
   type OrderActivities,
   type OrderWorkflowInput,
   type PaymentActivities,
-  type RecordedAt,
   type RefundRequest,
 } from '../domain/contract';
 import { checkOrder, uuidPattern } from '../domain/order-rules';
@@ -44,143 +52,80 @@ import { checkOrder, uuidPattern } from '../domain/order-rules';
 // No maximum attempts: a database or gateway outage is waited out, never turned into a lost order.
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
-const orders = proxyActivities<OrderActivities>({ startToCloseTimeout: '15s', retry });
-// A local activity retries inside the workflow task, which the worker extends every ~8 s with new history events: a
-// few tries, then writeLocallyFirst hands the write to an ordinary activity, which can wait out any outage.
-const localOrders = proxyLocalActivities<OrderActivities>({
-  startToCloseTimeout: '15s',
-  scheduleToCloseTimeout: '30s',
-  retry: { ...retry, maximumAttempts: 3 },
-});
+// The order's rows are written in this worker, without a task queue round trip. A retry whose backoff is past
+// localRetryThreshold waits on a timer rather than inside a held-open workflow task, so a database outage costs a task
+// per retry instead of a task heartbeat every ~8 s.
+const store = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: '10s', localRetryThreshold: '4s', retry });
 
-/**
- * Recording the order and its rejected cancels run as local activities, in the orders worker that runs the workflow:
- * no task queue round trip, fewer history events. A local write commits before its workflow task does, so it may run
- * again when that task is retried (a crash, or a signal that came meanwhile); the writes are idempotent and answer the
- * time first recorded, so the order's view stays equal to its rows. Neither write depends on what a signal decides.
- *
- * State transitions stay ordinary activities on purpose: their decision must be committed before their write. As a
- * local activity, a delivery written in a task that a cancel signal then forces to retry is re-decided as a cancel
- * (the retried task sees the timer and the signal together, signal first), leaving the row delivered and the
- * workflow refusing it. test/workflow/order-workflow.test.ts holds that race.
- *
- * Orders whose history began before this change keep the activities they scheduled; patched() tells them apart.
- */
-const LOCAL_ORDER_WRITES_PATCH = 'local-order-writes';
-
-/** Rejected cancels are written even when the workflow itself has been cancelled. */
-const REJECTIONS_OUTLIVE_CANCEL_PATCH = 'rejections-outlive-cancel';
-
-/** The delivery timer starts with the decision to confirm, not after its write (bench/README.md, timer accuracy). */
-const DELIVERY_TIMER_AT_DECISION_PATCH = 'delivery-timer-at-decision';
-
-/** A write as a local activity, or, once that has failed for a while (a database outage), as an ordinary one. */
-async function writeLocallyFirst<T>(write: (store: OrderActivities) => Promise<T>): Promise<T> {
-  try {
-    return await write(localOrders);
-  } catch (error) {
-    if (!isWorthRetrying(error)) throw error;
-    return write(orders);
-  }
-}
-
-/** Histories from before the writes answered a time hold no result; the time the workflow chose stands then. */
-const storedAt = (answer: RecordedAt | undefined, chosen: string): string => answer?.at ?? chosen;
-
+// The payment activities heartbeat during each gateway call: a payments worker that dies is noticed in 2 s, not 30.
 const payments = proxyActivities<PaymentActivities>({
   taskQueue: PAYMENTS_TASK_QUEUE,
   startToCloseTimeout: '30s',
+  heartbeatTimeout: '2s',
   retry: { ...retry, nonRetryableErrorTypes: [PAYMENT_INVALID_ERROR] },
 });
 
-type PaymentOutcome = { kind: 'charged'; payment: PaymentView } | { kind: 'invalid' } | { kind: 'cancel_requested' };
+type PaymentOutcome =
+  { kind: 'charged'; payment: PaymentView } | { kind: 'invalid' } | { kind: 'cancel_requested'; reason: string };
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderView> {
   const { order, deliveryDelaySeconds } = validateInput(input);
+  const createdAt = order.createdAt ?? workflowInfo().runStartTime.toISOString();
+  const view: OrderView = acceptedOrder({ ...order, createdAt });
   const now = () => new Date(Date.now()).toISOString();
-  const view: OrderView = {
-    id: order.id,
-    customerId: order.customerId,
-    currency: order.currency,
-    items: order.items,
-    amount: orderAmount(order.items),
-    state: 'created',
-    cancelReason: null,
-    payment: { status: 'pending', id: null },
-    createdAt: now(),
-    updatedAt: now(),
-    history: [],
-  };
-  // The state the order is moving to; it leads view.state while the move is being recorded.
-  let decided: OrderState = 'created';
-  let recorded = false;
+
+  // The cancel the story acts on: the first one that came while the order could still be cancelled.
   let cancelRequest: { reason: string } | undefined;
-  const rejectedCancels: CancelRejectionRecord[] = [];
-  // Counts every rejected cancel, also those already written and taken off the list: it names each one's row.
-  let rejectionsSeen = 0;
-  // Read through a function: the signal handler changes it between awaits, which type narrowing cannot see.
+  // Read through a function: handlers change it between awaits, which type narrowing cannot see.
   const pendingCancel = () => cancelRequest;
+  const decisions = new Map<string, Promise<CancelDecision>>();
+  // Requests that wait for the row's final word; those that then find the order delivered are recorded as rejected.
+  const undecided = new Map<string, CancelRejectionRecord>();
+  const rejectedCancels: CancelRejectionRecord[] = [];
+
+  function settleCancels(): void {
+    if (!isFinal(view.state)) return;
+    for (const request of undecided.values()) {
+      if (view.state === 'delivered') rejectedCancels.push({ ...request, state: view.state, at: now() });
+    }
+    undecided.clear();
+  }
+
+  /** Every cancel, however it came, is answered from the row's final word on the order. */
+  function decideCancel({ reason = cancelReasons.customerRequest, requestId = uuid4() }: CancelRequest) {
+    const known = decisions.get(requestId);
+    if (known) return known;
+    if (!isFinal(view.state)) cancelRequest ??= { reason };
+    undecided.set(requestId, { orderId: order.id, requestId, state: view.state, reason, at: now() });
+    settleCancels();
+    const decision = CancellationScope.nonCancellable(async (): Promise<CancelDecision> => {
+      await condition(() => isFinal(view.state));
+      return { status: view.state === 'cancelled' ? 'accepted' : 'rejected', order: view };
+    });
+    decisions.set(requestId, decision);
+    return decision;
+  }
 
   setHandler(statusQuery, () => view);
-  setHandler(orderRecordedUpdate, async () => {
-    await condition(() => recorded);
-    return { order: view, requestFingerprint: order.requestFingerprint ?? null };
-  });
-  setHandler(cancelSignal, (request) => {
-    const reason = request?.reason ?? cancelReasons.customerRequest;
-    if (isFinal(decided) || cancelRequest) {
-      rejectedCancels.push({
-        orderId: order.id,
-        sequence: ++rejectionsSeen,
-        state: decided,
-        reason,
-        at: now(),
-      });
-    } else {
-      cancelRequest = { reason };
-    }
-  });
+  setHandler(cancelUpdate, (request) => decideCancel(request ?? {}), { validator: validateCancelRequest });
+  setHandler(cancelSignal, (request) => void decideCancel(request ?? {}));
+  // Cancelling the workflow itself (say from the Web UI) is a cancel request like the others, not an abandoned order.
+  CancellationScope.current().cancelRequested.catch(
+    () => void decideCancel({ reason: cancelReasons.workflowCancelled }),
+  );
 
-  // Cancelling the workflow itself (say from the Web UI) is a cancel request like the signal, not an abandoned order.
-  CancellationScope.current().cancelRequested.catch(() => {
-    cancelRequest ??= { reason: cancelReasons.workflowCancelled };
-  });
-
-  const createdRecord = {
-    order: view,
-    requestFingerprint: order.requestFingerprint ?? null,
-    idempotencyKey: order.idempotencyKey ?? null,
-  };
-  // A cancel that comes while the order is being recorded must not leave its row behind: the story handles it.
-  const created = patched(LOCAL_ORDER_WRITES_PATCH)
-    ? await CancellationScope.nonCancellable(() =>
-        writeLocallyFirst((store) => store.recordOrderCreated(createdRecord)),
-      )
-    : await orders.recordOrderCreated(createdRecord);
-  view.createdAt = view.updatedAt = storedAt(created, view.createdAt);
-  view.history.push({ event: 'transition', state: 'created', at: view.createdAt, reason: null });
-  recorded = true;
-  upsertSearchAttributes([
-    { key: orderStateSearchAttribute, value: 'created' },
-    { key: customerIdSearchAttribute, value: order.customerId },
-  ]);
-
-  async function moveTo(to: OrderState, reason: string | null, payment: PaymentView): Promise<void> {
+  /** Writes a decision and takes the row's answer, which is this decision unless an earlier try committed another. */
+  async function commit(to: OrderState, reason: string | null, payment: PaymentView): Promise<void> {
     assertTransition(view.state, to);
-    decided = to;
-    const chosen = now();
-    const answer = await orders.recordTransition({
-      orderId: order.id,
-      from: view.state,
-      to,
-      reason,
-      payment,
-      at: chosen,
-    });
-    const at = storedAt(answer, chosen);
-    Object.assign(view, { state: to, payment, updatedAt: at, cancelReason: to === 'cancelled' ? reason : null });
-    view.history.push({ event: 'transition', state: to, at, reason });
-    upsertSearchAttributes([{ key: orderStateSearchAttribute, value: to }]);
+    adopt(await store.recordTransition({ orderId: order.id, from: view.state, to, reason, payment, at: now() }));
+  }
+
+  function adopt(row: CommittedDecision): void {
+    const { state, cancelReason, payment, updatedAt, transitions } = row;
+    Object.assign(view, { state, cancelReason, payment, updatedAt });
+    view.history.push(...transitions);
+    upsertSearchAttributes([{ key: orderStateSearchAttribute, value: state }]);
+    settleCancels();
   }
 
   const refundRequest: RefundRequest = {
@@ -190,12 +135,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     currency: order.currency,
   };
 
-  // Cleanup after a cancel must finish even if the workflow itself is being cancelled.
-  async function refundAndCancel(reason: string): Promise<void> {
-    const refund = await CancellationScope.nonCancellable(() => payments.refundPayment(refundRequest));
-    await moveTo('cancelled', reason, { status: refund.status, id: refund.paymentId });
+  async function record(): Promise<void> {
+    const { at } = await store.recordOrderCreated({
+      order: view,
+      requestFingerprint: order.requestFingerprint ?? null,
+      idempotencyKey: order.idempotencyKey ?? null,
+    });
+    view.createdAt = view.updatedAt = view.history[0].at = at;
   }
 
+  /** The charge, unless a cancel comes first: a charge still retrying is then stopped, and the refund voids it. */
   async function settlePayment(): Promise<PaymentOutcome> {
     const scope = new CancellationScope();
     const charge = scope
@@ -204,54 +153,80 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
         (result): PaymentOutcome => ({ kind: 'charged', payment: { status: result.status, id: result.paymentId } }),
         (error: unknown): PaymentOutcome => {
           if (isPaymentInvalid(error)) return { kind: 'invalid' };
-          if (isCancellation(error) && cancelRequest) return { kind: 'cancel_requested' };
+          const cancel = pendingCancel();
+          if (isCancellation(error) && cancel) return { kind: 'cancel_requested', reason: cancel.reason };
           throw error;
         },
       );
-    const cancelled = condition(() => cancelRequest !== undefined).then((): PaymentOutcome => {
-      // A charge still retrying is stopped; the refund that follows voids the payment or refunds a charge that landed.
+    const cancelled = condition(() => pendingCancel() !== undefined).then((): PaymentOutcome => {
       scope.cancel();
-      return { kind: 'cancel_requested' };
+      return { kind: 'cancel_requested', reason: pendingCancel()!.reason };
     });
     return Promise.race([charge, cancelled]);
   }
 
-  await CancellationScope.nonCancellable(async () => {
-    const payment = await settlePayment();
-    if (payment.kind === 'invalid') {
-      await moveTo('cancelled', cancelReasons.paymentInvalid, { status: 'invalid', id: null });
-    } else if (payment.kind === 'cancel_requested' || pendingCancel()) {
-      await refundAndCancel(pendingCancel()?.reason ?? cancelReasons.customerRequest);
-    } else if (payment.payment.status !== 'confirmed') {
-      await moveTo('cancelled', cancelReasons.paymentDeclined, payment.payment);
+  async function decideOnPayment(outcome: PaymentOutcome): Promise<void> {
+    // A cancel that came in the same task as the charge's confirmation wins; the refund then reverses the charge.
+    const cancel = pendingCancel();
+    if (outcome.kind === 'invalid') {
+      await commit('cancelled', cancelReasons.paymentInvalid, { status: 'invalid', id: null });
+    } else if (outcome.kind === 'cancel_requested') {
+      await commit('cancelled', outcome.reason, view.payment);
+    } else if (outcome.payment.status !== 'confirmed') {
+      await commit('cancelled', cancelReasons.paymentDeclined, outcome.payment);
+    } else if (cancel) {
+      await commit('cancelled', cancel.reason, outcome.payment);
     } else {
-      const deliveryDue = () => condition(() => pendingCancel() !== undefined, deliveryDelaySeconds * 1000);
-      // The delay runs from the decision to confirm, in the same workflow task, not from when `confirmed` is written:
-      // waiting for the write was most of a delivery's lateness under load. Orders from before keep their order.
-      const dueFromDecision = patched(DELIVERY_TIMER_AT_DECISION_PATCH) ? deliveryDue() : undefined;
-      await moveTo('confirmed', null, payment.payment);
-      await (dueFromDecision ?? deliveryDue());
-      const cancel = pendingCancel();
-      if (cancel) await refundAndCancel(cancel.reason);
-      else await moveTo('delivered', null, payment.payment);
+      await commit('confirmed', null, outcome.payment);
     }
-  });
-
-  // Cancels that came too late change nothing, but the order's history says they came.
-  while (rejectedCancels.length > 0) {
-    const rejection = rejectedCancels.shift()!;
-    const write = () =>
-      patched(LOCAL_ORDER_WRITES_PATCH)
-        ? writeLocallyFirst((store) => store.recordCancelRejected(rejection))
-        : orders.recordCancelRejected(rejection);
-    // A workflow cancelled from outside still writes the cancels it rejected (before this patch it ended Cancelled).
-    const stored = patched(REJECTIONS_OUTLIVE_CANCEL_PATCH)
-      ? await CancellationScope.nonCancellable(write)
-      : await write();
-    const at = storedAt(stored, rejection.at);
-    view.history.push({ event: 'cancel_rejected', state: rejection.state, at, reason: rejection.reason });
   }
+
+  /** The durable delivery timer, abandoned by a cancel. */
+  async function deliverOrCancel(): Promise<void> {
+    await condition(() => pendingCancel() !== undefined, deliveryDelaySeconds * 1000);
+    const cancel = pendingCancel();
+    if (cancel) await commit('cancelled', cancel.reason, view.payment);
+    else await commit('delivered', null, view.payment);
+  }
+
+  /** Runs only once the row says cancelled: reverses whatever the charge may have taken. */
+  async function refund(): Promise<void> {
+    const refunded = await payments.refundPayment(refundRequest);
+    const payment = { status: refunded.status, id: refunded.paymentId };
+    const { at } = await store.recordPaymentSettled({ orderId: order.id, payment, at: now() });
+    Object.assign(view, { payment, updatedAt: at });
+  }
+
+  /** Cancels that came too late change nothing, but the order's history says they came. */
+  async function writeRejectedCancels(): Promise<void> {
+    for (;;) {
+      await condition(allHandlersFinished);
+      const rejection = rejectedCancels.shift();
+      if (!rejection) return;
+      const { at } = await store.recordCancelRejected(rejection);
+      view.history.push({ event: 'cancel_rejected', state: rejection.state, at, reason: rejection.reason });
+    }
+  }
+
+  // Cleanup after a cancel must finish even when the workflow itself is being cancelled: the story cannot be cut short.
+  await CancellationScope.nonCancellable(async () => {
+    await record();
+    await decideOnPayment(await settlePayment());
+    if (view.state === 'confirmed') await deliverOrCancel();
+    if (view.state === 'cancelled' && mayHaveCharged(view)) await refund();
+    await writeRejectedCancels();
+  });
   return view;
+}
+
+function validateCancelRequest(request?: CancelRequest): void {
+  const { reason, requestId } = request ?? {};
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length < 1 || reason.length > 200)) {
+    throw new Error('reason: must be 1–200 characters');
+  }
+  if (requestId !== undefined && (typeof requestId !== 'string' || requestId.length < 1 || requestId.length > 100)) {
+    throw new Error('requestId: must be 1–100 characters');
+  }
 }
 
 function validateInput(input: OrderWorkflowInput): OrderWorkflowInput {
@@ -262,6 +237,10 @@ function validateInput(input: OrderWorkflowInput): OrderWorkflowInput {
   if (typeof id !== 'string' || !uuidPattern.test(id) || orderWorkflowId(id) !== workflowInfo().workflowId) {
     problems.push("order.id: must be a UUID, the <uuid> of this workflow's id order-<uuid>");
   }
+  const createdAt: unknown = input?.order?.createdAt;
+  if (createdAt !== undefined && (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)))) {
+    problems.push('order.createdAt: must be an ISO 8601 time');
+  }
   const delay = input?.deliveryDelaySeconds;
   if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
     problems.push('deliveryDelaySeconds: must be a number of seconds, 0 or more');
@@ -270,14 +249,6 @@ function validateInput(input: OrderWorkflowInput): OrderWorkflowInput {
     throw ApplicationFailure.nonRetryable(`invalid order workflow input: ${problems.join('; ')}`, 'InvalidOrderInput');
   }
   return { order: { ...input.order, ...checked.order }, deliveryDelaySeconds: delay };
-}
-
-/** A write that failed transiently or timed out. A failed local activity reaches the workflow as the activity's own
- * failure (seen with SDK 1.24), an ordinary one wrapped in ActivityFailure: both are handled. */
-function isWorthRetrying(error: unknown): boolean {
-  const failure = error instanceof ActivityFailure ? error.cause : error;
-  if (failure instanceof ApplicationFailure) return failure.nonRetryable !== true;
-  return failure instanceof TimeoutFailure;
 }
 
 function isPaymentInvalid(error: unknown): boolean {

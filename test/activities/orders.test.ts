@@ -75,15 +75,54 @@ describe('order activities', () => {
     expect(await eventsOf(record.order.id)).toHaveLength(1);
   });
 
-  it('refuses to leave a final state', async () => {
+  it('answers a decision that lost with the decision the row committed first, and its transitions', async () => {
+    const record = newOrderRecord();
+    await activities.recordOrderCreated(record);
+    await activities.recordTransition(confirm(record.order.id));
+    const delivered: TransitionRecord = { ...confirm(record.order.id), from: 'confirmed', to: 'delivered' };
+    await activities.recordTransition(delivered);
+    const cancel: TransitionRecord = { ...delivered, to: 'cancelled', reason: 'too late' };
+    const answer = await activities.recordTransition(cancel);
+    expect(answer).toMatchObject({
+      state: 'delivered',
+      cancelReason: null,
+      payment: { status: 'confirmed', id: 'pay_1' },
+      updatedAt: delivered.at,
+      transitions: [{ event: 'transition', state: 'delivered', at: delivered.at, reason: null }],
+    });
+    expect(await orderRow(record.order.id)).toMatchObject({ state: 'delivered', version: 3 });
+  });
+
+  it('answers a decision from an earlier state with every transition the row took since', async () => {
+    const record = newOrderRecord();
+    await activities.recordOrderCreated(record);
+    await activities.recordTransition(confirm(record.order.id));
+    await activities.recordTransition({ ...confirm(record.order.id), from: 'confirmed', to: 'cancelled', reason: 'r' });
+    const answer = await activities.recordTransition(confirm(record.order.id));
+    expect(answer.state).toBe('cancelled');
+    expect(answer.transitions.map((t) => t.state)).toEqual(['confirmed', 'cancelled']);
+  });
+
+  it('settles the payment of a cancelled order once, keeping the time first recorded', async () => {
     const record = newOrderRecord();
     await activities.recordOrderCreated(record);
     const cancel: TransitionRecord = { ...confirm(record.order.id), to: 'cancelled', reason: 'customer_request' };
     await activities.recordTransition(cancel);
-    await expect(activities.recordTransition(confirm(record.order.id))).rejects.toMatchObject({
+    const settled = { orderId: record.order.id, payment: { status: 'refunded' as const, id: 'pay_1' }, at: cancel.at };
+    const later = new Date(Date.parse(cancel.at) + 60_000).toISOString();
+    expect(await activities.recordPaymentSettled({ ...settled, at: later })).toEqual({ at: later });
+    expect(await activities.recordPaymentSettled({ ...settled, at: cancel.at })).toEqual({ at: later });
+    expect(await orderRow(record.order.id)).toMatchObject({ payment_status: 'refunded', version: 3 });
+  });
+
+  it('refuses to settle a refund of an order that is not cancelled', async () => {
+    const record = newOrderRecord();
+    await activities.recordOrderCreated(record);
+    const settled = { orderId: record.order.id, payment: { status: 'refunded' as const, id: 'p' }, at: 'now' };
+    await expect(activities.recordPaymentSettled({ ...settled, at: new Date().toISOString() })).rejects.toMatchObject({
       type: ILLEGAL_TRANSITION_ERROR,
+      nonRetryable: true,
     });
-    expect(await orderRow(record.order.id)).toMatchObject({ state: 'cancelled', cancel_reason: 'customer_request' });
   });
 
   it('refuses a transition for an order that was never recorded', async () => {
@@ -97,14 +136,14 @@ describe('order activities', () => {
     await activities.recordOrderCreated(record);
     const rejection = {
       orderId: record.order.id,
-      sequence: 1,
+      requestId: 'r-1',
       state: 'created' as const,
       reason: 'late',
       at: new Date().toISOString(),
     };
     await activities.recordCancelRejected(rejection);
     await activities.recordCancelRejected(rejection);
-    await activities.recordCancelRejected({ ...rejection, sequence: 2 });
+    await activities.recordCancelRejected({ ...rejection, requestId: 'r-2' });
     expect((await eventsOf(record.order.id)).filter((e) => e.event === 'cancel_rejected')).toHaveLength(2);
   });
 
@@ -117,12 +156,19 @@ describe('order activities', () => {
     expect(await activities.recordOrderCreated(retried)).toEqual({ at: first });
 
     const transition = confirm(record.order.id);
-    expect(await activities.recordTransition(transition)).toEqual({ at: transition.at });
-    expect(await activities.recordTransition({ ...transition, at: later(transition.at) })).toEqual({
-      at: transition.at,
+    expect(await activities.recordTransition(transition)).toMatchObject({ updatedAt: transition.at });
+    expect(await activities.recordTransition({ ...transition, at: later(transition.at) })).toMatchObject({
+      updatedAt: transition.at,
+      transitions: [{ state: 'confirmed', at: transition.at }],
     });
 
-    const rejection = { orderId: record.order.id, sequence: 1, state: 'confirmed' as const, reason: null, at: first };
+    const rejection = {
+      orderId: record.order.id,
+      requestId: 'r-1',
+      state: 'confirmed' as const,
+      reason: null,
+      at: first,
+    };
     expect(await activities.recordCancelRejected(rejection)).toEqual({ at: first });
     expect(await activities.recordCancelRejected({ ...rejection, at: later(first) })).toEqual({ at: first });
     expect((await eventsOf(record.order.id)).map((e: { at: Date }) => e.at.toISOString())).toEqual([

@@ -42,7 +42,7 @@ describe('orderWorkflow cancelled while its payment is in flight', () => {
     expect(store.path()).toEqual(['created', 'cancelled']);
   });
 
-  it('cancels without a refund when cancelled in created and the payment attempt is declined', async () => {
+  it('cancels when cancelled in created, and the refund leaves a payment then declined as declined', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
     const hold = gate<void>();
@@ -94,8 +94,8 @@ describe('orderWorkflow cancelled while its payment is in flight', () => {
     const payments = new FakePayments();
     const recording = gate<void>();
     let recordingStarted = false;
-    // The local attempts fail (a database outage), so the write continues as an ordinary activity, which spans
-    // workflow tasks: the cancel reaches the workflow while that one is held open.
+    // The first attempts fail (a database outage) and the last is held: the workflow task that runs the local write
+    // is heartbeated, and the cancel reaches the workflow in one of those tasks while the write is still open.
     store.beforeCreated = async () => {
       if (store.createAttempts.length <= 3) throw new Error('database unavailable');
       recordingStarted = true;
@@ -132,7 +132,8 @@ describe('orderWorkflow cancelled while its payment is in flight', () => {
       cancelReason: 'workflow_cancelled',
       payment: { status: 'voided', id: 'pay_w' },
     });
-    expect(store.createAttempts).toEqual([true, true, true, false]);
+    expect(store.createAttempts.length).toBeGreaterThanOrEqual(4);
+    expect(store.createAttempts.every((local) => local)).toBe(true);
     expect(store.created).toHaveLength(1);
     expect(store.path()).toEqual(['created', 'cancelled']);
     expect(payments.refunds).toHaveLength(1);

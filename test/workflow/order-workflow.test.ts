@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { cancelSignal, statusQuery } from '../../src/domain';
+import { cancelSignal, cancelUpdate, statusQuery } from '../../src/domain';
 import { eventually } from '../support/poll';
 import { FakeOrderStore, FakePayments, gate, invalidToken } from './fakes';
 import { DELIVERY_DELAY_SECONDS, newOrderInput, startWorkflowHarness, type WorkflowHarness } from './harness';
@@ -126,45 +126,104 @@ describe('orderWorkflow', () => {
     expect(payments.refunds).toHaveLength(1);
   });
 
-  it('refunds once and records the second cancel as rejected when the cancel signal is sent twice', async () => {
+  it('refunds once when the cancel is sent twice, and answers both as accepted', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
+    const { first, second, result } = await withWorkers(store, payments, async () => {
+      const handle = await startOrder();
+      await waitForState(handle, 'confirmed');
+      const first = await handle.executeUpdate(cancelUpdate, { args: [{}] });
+      await handle.signal(cancelSignal, { reason: 'again' });
+      const second = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'and again' }] });
+      return { first, second, result: await handle.result() };
+    });
+    expect([first.status, second.status]).toEqual(['accepted', 'accepted']);
+    expect(result).toMatchObject({ state: 'cancelled', cancelReason: 'customer_request' });
+    expect(payments.refunds).toHaveLength(1);
+    expect(store.path()).toEqual(['created', 'confirmed', 'cancelled']);
+    expect(store.rejections).toEqual([]);
+  });
+
+  it('answers a cancel after the order is cancelled, and writes the cancel before the refund runs', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const stateAtRefund: (string | undefined)[] = [];
+    payments.refund = async () => {
+      stateAtRefund.push(store.state());
+      return { status: 'refunded', paymentId: 'pay_1' };
+    };
+    const decision = await withWorkers(store, payments, async () => {
+      const handle = await startOrder();
+      await waitForState(handle, 'confirmed');
+      const decision = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'too late', requestId: 'r-1' }] });
+      await handle.result();
+      return decision;
+    });
+    expect(decision).toMatchObject({ status: 'accepted', order: { state: 'cancelled', cancelReason: 'too late' } });
+    expect(stateAtRefund).toEqual(['cancelled']);
+    expect(store.settlements).toEqual([expect.objectContaining({ payment: { status: 'refunded', id: 'pay_1' } })]);
+  });
+
+  it('counts one cancel sent as an Update and again as a signal under the same request id once', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const deliveryWritten = gate<void>();
+    store.afterTransition = async (record) => {
+      if (record.to === 'delivered') await deliveryWritten.promise;
+    };
     const result = await withWorkers(store, payments, async () => {
       const handle = await startOrder();
       await waitForState(handle, 'confirmed');
-      await handle.signal(cancelSignal, {});
-      await handle.signal(cancelSignal, { reason: 'again' });
+      await harness.env.sleep(DELIVERY_DELAY_SECONDS * 1000);
+      await eventually('delivery being written', () => (store.state() === 'delivered' ? true : undefined));
+      await handle.signal(cancelSignal, { requestId: 'r-2' });
+      await handle.signal(cancelSignal, { requestId: 'r-2' });
+      deliveryWritten.open();
       return handle.result();
     });
-    expect(result.state).toBe('cancelled');
-    expect(payments.refunds).toHaveLength(1);
-    expect(store.path()).toEqual(['created', 'confirmed', 'cancelled']);
-    expect(store.rejections).toEqual([expect.objectContaining({ sequence: 1, reason: 'again' })]);
+    expect(result.state).toBe('delivered');
+    expect(store.rejections).toEqual([expect.objectContaining({ requestId: 'r-2', state: 'delivered' })]);
   });
 
   it('leaves a delivered order delivered and records a cancel that lost the race as rejected', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
-    const deliveryRecorded = gate<void>();
-    let deliveryStarted = false;
-    store.beforeTransition = async (record) => {
-      if (record.to !== 'delivered') return;
-      deliveryStarted = true;
-      await deliveryRecorded.promise;
+    const deliveryWritten = gate<void>();
+    // The cancel comes after the delivery committed and before its workflow task completed: the task is retried with
+    // the cancel in view, decides to cancel, and the row answers that the order is delivered.
+    store.afterTransition = async (record) => {
+      if (record.to === 'delivered') await deliveryWritten.promise;
     };
     const result = await withWorkers(store, payments, async () => {
       const handle = await startOrder();
       await waitForState(handle, 'confirmed');
       const done = handle.result();
-      await eventually('delivery being recorded', () => (deliveryStarted ? true : undefined));
+      await eventually('delivery being written', () => (store.state() === 'delivered' ? true : undefined));
       await handle.signal(cancelSignal, {});
-      deliveryRecorded.open();
+      deliveryWritten.open();
       return done;
     });
     expect(result.state).toBe('delivered');
+    expect(store.path()).toEqual(['created', 'confirmed', 'delivered']);
     expect(payments.refunds).toHaveLength(0);
     expect(store.rejections).toEqual([expect.objectContaining({ state: 'delivered', reason: 'customer_request' })]);
     expect(result.history.at(-1)).toMatchObject({ event: 'cancel_rejected', state: 'delivered' });
+  });
+
+  it('follows the row when a retried task decides to deliver an order an earlier try cancelled', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    // As if an earlier try of this task had taken a cancel (an Update the server then lost) and committed it.
+    store.beforeTransition = async (record) => {
+      if (record.to !== 'delivered') return;
+      store.beforeTransition = async () => {};
+      await store.recordTransition({ ...record, to: 'cancelled', reason: 'earlier try' });
+    };
+    const result = await withWorkers(store, payments, async () => (await startOrder()).result());
+    expect(result).toMatchObject({ state: 'cancelled', cancelReason: 'earlier try', payment: { status: 'refunded' } });
+    expect(store.path()).toEqual(['created', 'confirmed', 'cancelled']);
+    expect(payments.refunds).toHaveLength(1);
+    expect(result.history.map((h) => h.state)).toEqual(['created', 'confirmed', 'cancelled']);
   });
 
   it('treats cancelling the workflow itself as a cancel request and still refunds', async () => {
@@ -184,61 +243,55 @@ describe('orderWorkflow', () => {
     expect(payments.refunds).toHaveLength(1);
   });
 
-  it('still records a cancel it rejected when the workflow itself was cancelled first', async () => {
+  it('waits out a database outage during each write, recording each one once', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
-    const refunding = gate<void>();
-    payments.refund = async () => {
-      await refunding.promise;
-      return { status: 'refunded', paymentId: 'pay_1' };
+    const failures = new Map<string, number>();
+    const outage = (write: string) => {
+      const failed = failures.get(write) ?? 0;
+      if (failed >= 2) return;
+      failures.set(write, failed + 1);
+      throw new Error(`database unavailable (${write})`);
+    };
+    store.beforeCreated = async () => outage('created');
+    store.beforeTransition = async (record) => outage(record.to);
+    const result = await withWorkers(store, payments, async () => (await startOrder()).result());
+    expect(result.state).toBe('delivered');
+    expect([...failures.values()]).toEqual([2, 2, 2]);
+    expect(store.createAttempts).toEqual([true, true, true]);
+    expect(store.created).toHaveLength(1);
+    expect(store.path()).toEqual(['created', 'confirmed', 'delivered']);
+  });
+
+  it('waits out a database outage while settling a refund', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    let failed = 0;
+    store.beforeSettled = async () => {
+      if (failed++ < 2) throw new Error('database unavailable');
     };
     const result = await withWorkers(store, payments, async () => {
       const handle = await startOrder();
       await waitForState(handle, 'confirmed');
-      await handle.cancel();
-      await eventually('the refund', () => (payments.refunds.length > 0 ? true : undefined));
-      await handle.signal(cancelSignal, { reason: 'me too' });
-      refunding.open();
+      await handle.executeUpdate(cancelUpdate, { args: [{}] });
       return handle.result();
     });
-    expect(result).toMatchObject({ state: 'cancelled', cancelReason: 'workflow_cancelled' });
-    expect(store.rejections).toEqual([expect.objectContaining({ sequence: 1, state: 'confirmed', reason: 'me too' })]);
-    expect(result.history.at(-1)).toMatchObject({ event: 'cancel_rejected', reason: 'me too' });
+    expect(result).toMatchObject({ state: 'cancelled', payment: { status: 'refunded' } });
+    expect(store.settlements).toHaveLength(1);
   });
 
-  it('records the order through an ordinary activity once local attempts keep failing', async () => {
+  it('takes three workflow tasks and one remote activity on the happy path', async () => {
     const store = new FakeOrderStore();
     const payments = new FakePayments();
-    store.beforeCreated = async () => {
-      if (store.createAttempts.length <= 3) throw new Error('database unavailable');
-    };
-    const result = await withWorkers(store, payments, async () => (await startOrder()).result());
-    expect(store.createAttempts).toEqual([true, true, true, false]);
-    expect(store.created).toHaveLength(1);
-    expect(result.state).toBe('delivered');
-  });
-
-  it('starts the delivery delay when it decides to confirm, not once `confirmed` is written', async () => {
-    const store = new FakeOrderStore();
-    const payments = new FakePayments();
-    const written = gate<void>();
-    store.beforeTransition = async (record) => {
-      if (record.to === 'confirmed') await written.promise;
-    };
-    const result = await withWorkers(store, payments, async () => {
-      const handle = await startOrder({ ...newOrderInput(), deliveryDelaySeconds: 2 });
-      try {
-        await eventually('the delivery timer to fire while `confirmed` is being written', async () => {
-          const { events } = await handle.fetchHistory();
-          return events?.some((event) => event.timerFiredEventAttributes) ? true : undefined;
-        });
-      } finally {
-        written.open(); // also when it failed, so the workers can stop
-      }
-      return handle.result();
+    const events = await withWorkers(store, payments, async () => {
+      const handle = await startOrder();
+      await handle.result();
+      return (await handle.fetchHistory()).events ?? [];
     });
-    expect(result.state).toBe('delivered');
-    expect(store.path()).toEqual(['created', 'confirmed', 'delivered']);
+    const count = (has: (event: (typeof events)[number]) => unknown) => events.filter(has).length;
+    expect(count((e) => e.workflowTaskCompletedEventAttributes)).toBeLessThanOrEqual(3);
+    expect(count((e) => e.activityTaskScheduledEventAttributes)).toBe(1);
+    expect(count((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toBe(2);
   });
 
   it('keeps the delivery delay it started with', async () => {

@@ -1,12 +1,14 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createOrderActivities } from '../../activities/orders';
 import type { Db } from '../../db/knex';
-import { ORDERS_TASK_QUEUE } from '../../domain';
+import { ORDERS_TASK_QUEUE, type OrderActivities } from '../../domain';
 
 export interface OrdersWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   db: Db;
+  /** The order writes; by default the real ones on `db`. */
+  activities?: OrderActivities;
   /** A bundle built ahead of time (production); without it the workflow code is bundled at start. */
   workflowBundlePath?: string;
   tuning?: Pick<
@@ -19,6 +21,7 @@ export function createOrdersWorker({
   connection,
   namespace,
   db,
+  activities = createOrderActivities({ db }),
   workflowBundlePath,
   tuning,
 }: OrdersWorkerDeps): Promise<Worker> {
@@ -26,7 +29,7 @@ export function createOrdersWorker({
     connection,
     namespace,
     taskQueue: ORDERS_TASK_QUEUE,
-    activities: createOrderActivities({ db }),
+    activities,
     ...(workflowBundlePath
       ? { workflowBundle: { codePath: workflowBundlePath } }
       : { workflowsPath: require.resolve('../../workflows') }),

@@ -1,3 +1,4 @@
+import { heartbeat } from '@temporalio/activity';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PaymentGateway } from '../../activities/gateway';
 import { createPaymentActivities } from '../../activities/payments';
@@ -23,7 +24,7 @@ export function createPaymentsWorker({
     connection,
     namespace,
     taskQueue: PAYMENTS_TASK_QUEUE,
-    activities: createPaymentActivities({ db, gateway }),
+    activities: createPaymentActivities({ db, gateway, heartbeat }),
     ...tuning,
   });
 }
