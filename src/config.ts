@@ -27,6 +27,10 @@ const configSchema = z.object({
   // A worker's /healthz and /metrics port; unset, each worker uses its own default (orders 9464, payments 9465).
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  // Orders waiting for an orders worker before POST /orders answers 429 (0: no bound). bench/README.md: the default.
+  ORDERS_MAX_BACKLOG: z.coerce.number().int().min(0).default(5_000),
+  // How long a cancel waits for the workflow's decision before it is kept as a signal and answered `pending`.
+  CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 });
 
 type RawConfig = z.output<typeof configSchema>;

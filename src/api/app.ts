@@ -4,10 +4,12 @@ import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logging';
+import { createBacklog } from './backlog';
 import { cancelOrderCommand } from './cancel-order';
 import { createOrderCommand } from './create-order';
 import { parseJsonBody } from './json-body';
 import { createMetrics } from './metrics';
+import { createOrderLookup } from './order-lookup';
 import { createOrderReads } from './order-reads';
 import { problemHandler, unknownRoute } from './problem';
 import { requestLogging } from './request-logging';
@@ -18,9 +20,12 @@ import { openApiDocument } from './schemas/openapi';
 export interface AppConfig {
   /** Given to every new order's workflow, which keeps it for its whole life. */
   deliveryDelaySeconds: number;
-  /** How long POST /orders waits for the workflow to record the order before answering 503. */
-  recordTimeoutMs?: number;
-  signalTimeoutMs?: number;
+  /** How long POST /orders waits for Temporal to persist the start before looking the order up. */
+  startTimeoutMs?: number;
+  /** How long a cancel waits for a worker's decision before it is kept as a signal and answered `pending`. */
+  cancelDecisionTimeoutMs?: number;
+  /** Orders that may wait for an orders worker before creates are refused with 429; 0 turns the bound off. */
+  maxBacklog?: number;
   readinessTimeoutMs?: number;
 }
 
@@ -33,6 +38,7 @@ export interface AppDeps {
 
 export function createApp({ client, db, config, logger }: AppDeps): Express {
   const reads = createOrderReads(db);
+  const lookup = createOrderLookup({ reads, client });
   const metrics = createMetrics({ reads, logger });
   const openApi = openApiDocument();
 
@@ -50,13 +56,20 @@ export function createApp({ client, db, config, logger }: AppDeps): Express {
   app.use(
     orderRoutes({
       reads,
+      lookup,
       createOrder: createOrderCommand({
         client,
         reads,
+        lookup,
+        backlog: createBacklog({ client, maxBacklog: config.maxBacklog ?? 0 }),
         deliveryDelaySeconds: config.deliveryDelaySeconds,
-        recordTimeoutMs: config.recordTimeoutMs ?? 10_000,
+        startTimeoutMs: config.startTimeoutMs ?? 10_000,
       }),
-      cancelOrder: cancelOrderCommand({ client, reads, signalTimeoutMs: config.signalTimeoutMs ?? 10_000 }),
+      cancelOrder: cancelOrderCommand({
+        client,
+        lookup,
+        decisionTimeoutMs: config.cancelDecisionTimeoutMs ?? 5_000,
+      }),
     }),
   );
 

@@ -1,45 +1,63 @@
-// Cancelling an order: decide from the recorded state, signal the workflow only when the cancel can still matter.
+// Cancelling an order: the workflow decides from its own state (the Update `cancel`), and its decision is the answer.
+// When no worker answers in time, the same request goes as the signal `cancel`, which Temporal keeps until a worker
+// decides it; the request id makes the two count once. SPEC §3 lists the answers.
+import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { cancelOutcome, cancelSignal, orderWorkflowId, type CancelOrderRequest, type OrderView } from '../domain';
-import type { OrderReads } from './order-reads';
+import {
+  cancelSignal,
+  cancelUpdate,
+  orderWorkflowId,
+  type CancelOrderRequest,
+  type CancelRequest,
+  type OrderView,
+} from '../domain';
+import type { OrderLookup } from './order-lookup';
+import { isTemporalUnavailable } from './unavailable';
 
 export type CancelResult =
-  | { outcome: 'signalled'; order: OrderView }
-  | { outcome: 'already_cancelled'; order: OrderView }
-  | { outcome: 'delivered'; order: OrderView }
-  /** The workflow ended without reaching a final state (e.g. terminated by an operator). */
-  | { outcome: 'not_cancellable'; order: OrderView }
-  | { outcome: 'not_found' };
-
-/** The answer for an order the state machine says a cancel can no longer change, else undefined. */
-function settled(order: OrderView): CancelResult | undefined {
-  if (cancelOutcome(order.state) !== 'rejected') return undefined;
-  return order.state === 'cancelled' ? { outcome: 'already_cancelled', order } : { outcome: 'delivered', order };
-}
+  | { status: 'accepted' | 'rejected' | 'pending'; order: OrderView }
+  /** The workflow ended without reaching a final state (e.g. terminated by an operator): nothing can decide it. */
+  | { status: 'closed'; order: OrderView }
+  | { status: 'not_found' };
 
 export interface CancelOrderDeps {
   client: Client;
-  reads: OrderReads;
-  signalTimeoutMs: number;
+  lookup: OrderLookup;
+  /** How long a worker has to decide before the request is kept as a signal and answered `pending`. */
+  decisionTimeoutMs: number;
 }
 
-export function cancelOrderCommand({ client, reads, signalTimeoutMs }: CancelOrderDeps) {
+export function cancelOrderCommand({ client, lookup, decisionTimeoutMs }: CancelOrderDeps) {
+  /** The answer for an order whose workflow has closed: its row says how it ended. */
+  async function fromRecord(id: string): Promise<CancelResult> {
+    const order = await lookup.findOrder(id);
+    if (!order) return { status: 'not_found' };
+    if (order.state === 'cancelled') return { status: 'accepted', order };
+    if (order.state === 'delivered') return { status: 'rejected', order };
+    return { status: 'closed', order };
+  }
+
   return async function cancelOrder(id: string, request: CancelOrderRequest): Promise<CancelResult> {
-    const order = await reads.findOrder(id);
-    if (!order) return { outcome: 'not_found' };
-    const final = settled(order);
-    if (final) return final;
+    const message: CancelRequest = { ...request, requestId: randomUUID() };
+    const handle = client.workflow.getHandle(orderWorkflowId(id));
     try {
-      await client.withDeadline(Date.now() + signalTimeoutMs, () =>
-        client.workflow.getHandle(orderWorkflowId(id)).signal(cancelSignal, request),
+      const decision = await client.withDeadline(Date.now() + decisionTimeoutMs, () =>
+        handle.executeUpdate(cancelUpdate, { args: [message], updateId: message.requestId }),
       );
+      return decision;
     } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      // The workflow closed since the read (say, the order was just delivered); its final state is recorded.
-      const current = (await reads.findOrder(id)) ?? order;
-      return settled(current) ?? { outcome: 'not_cancellable', order: current };
+      if (error instanceof WorkflowNotFoundError) return fromRecord(id);
+      if (!isTemporalUnavailable(error)) throw error;
     }
-    return { outcome: 'signalled', order: (await reads.findOrder(id)) ?? order };
+    // No decision in time: keep the request durably, to be decided when a worker takes it.
+    try {
+      await client.withDeadline(Date.now() + decisionTimeoutMs, () => handle.signal(cancelSignal, message));
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return fromRecord(id);
+      throw error;
+    }
+    const order = await lookup.findOrder(id);
+    return order ? { status: 'pending', order } : { status: 'not_found' };
   };
 }
 

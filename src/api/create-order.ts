@@ -1,33 +1,37 @@
-// Creating an order: start its workflow and wait until the workflow has recorded it, so 201 is true.
+// Creating an order: start its workflow and answer once Temporal has persisted the start, not once a worker has run.
 //
-// Idempotency, and telling "this request created it" from "another request did":
+// * The workflow start is the commit point: from then on the order cannot be lost, and its memo holds the order as
+//   accepted, so GET finds it (through describe) before the workflow's first step has written its row.
 // * With an Idempotency-Key the order id is a UUID v5 of the key, so every request with that key addresses the same
-//   workflow `order-<id>`; Temporal's workflow-id uniqueness is what makes a second order impossible.
-// * Each request's body is fingerprinted (sha256 of the validated body); the workflow keeps the starting request's
-//   fingerprint and returns it from the `orderRecorded` update. A different fingerprint means the key was reused
-//   for another request: 409.
-// * A request that finds the order already in Postgres is a replay and does not touch Temporal.
-// * Otherwise update-with-start (USE_EXISTING) either starts the workflow or joins the running one. Each request puts
-//   a fresh nonce in the start's memo; only the request whose start won sees its own nonce on the workflow, so of two
-//   concurrent identical requests exactly one answers as the creator and the other as `Idempotent-Replayed`.
-// * A closed workflow cannot be joined (REJECT_DUPLICATE answers "already started"); its order is in Postgres.
+//   workflow `order-<id>`; Temporal's workflow-id uniqueness makes a second order impossible. The request whose start
+//   succeeded created the order; one whose start finds the workflow already there is a replay, or a 409 when the
+//   memo's fingerprint (sha256 of the validated body) is another request's.
+// * A keyed request first looks for the order's row: it outlives the workflow's retention, after which Temporal
+//   would accept the same id again.
+// * A start whose answer was lost (Temporal slow or unreachable) is looked up before answering: found, it is the
+//   201 it would have been; not found, 503 says to retry with the Idempotency-Key, which the API chose when the
+//   client gave none, so that the retry cannot order twice.
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import {
+  acceptedOrder,
   customerIdSearchAttribute,
-  orderAmount,
+  ORDER_MEMO,
   ORDERS_TASK_QUEUE,
-  orderRecordedUpdate,
   orderStateSearchAttribute,
   orderSummary,
   orderWorkflowId,
   orderWorkflowType,
   type CreateOrderRequest,
+  type OrderMemo,
   type OrderView,
 } from '../domain';
 import type { orderWorkflow } from '../workflows/order';
+import type { Backlog } from './backlog';
 import { orderIdForKey, requestFingerprint } from './idempotency';
+import type { OrderLookup } from './order-lookup';
 import type { OrderReads } from './order-reads';
+import { isTemporalUnavailable } from './unavailable';
 
 export interface CreatedOrder {
   order: OrderView;
@@ -40,70 +44,116 @@ export class IdempotencyConflictError extends Error {
   override name = 'IdempotencyConflictError';
 }
 
+/** More orders wait to be processed than the API may add to; nothing was created. */
+export class BacklogFullError extends Error {
+  override name = 'BacklogFullError';
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many orders are waiting to be processed');
+  }
+}
+
+/** Temporal did not answer the start in time and the order was not found: retrying with `idempotencyKey` is safe. */
+export class OrderNotAcceptedError extends Error {
+  override name = 'OrderNotAcceptedError';
+  constructor(
+    readonly idempotencyKey: string,
+    options: { cause: unknown },
+  ) {
+    super('Temporal did not accept the order in time', options);
+  }
+}
+
 export interface CreateOrderDeps {
   client: Client;
   reads: OrderReads;
+  lookup: OrderLookup;
+  backlog: Backlog;
   deliveryDelaySeconds: number;
-  /** How long to wait for the workflow to record the order before answering 503 (a retry with the key is safe). */
-  recordTimeoutMs: number;
+  /** How long the start may take before the API looks the order up and answers. */
+  startTimeoutMs: number;
 }
 
-const STARTED_BY_MEMO = 'startedByRequest';
-
-export function createOrderCommand({ client, reads, deliveryDelaySeconds, recordTimeoutMs }: CreateOrderDeps) {
-  async function findRecorded(id: string, fingerprint: string): Promise<CreatedOrder | undefined> {
+export function createOrderCommand({
+  client,
+  reads,
+  lookup,
+  backlog,
+  deliveryDelaySeconds,
+  startTimeoutMs,
+}: CreateOrderDeps) {
+  /** The order as an earlier request created it: from its row, else from its workflow's memo; undefined when none. */
+  async function findExisting(id: string, fingerprint: string): Promise<CreatedOrder | undefined> {
     const recorded = await reads.findRequestFingerprint(id);
-    if (recorded === undefined) return undefined;
-    if (recorded !== fingerprint) throw new IdempotencyConflictError(`order ${id} was created from another request`);
-    const order = await reads.findOrder(id);
-    return order && { order, replayed: true };
-  }
-
-  async function startOrder(
-    id: string,
-    request: CreateOrderRequest,
-    fingerprint: string,
-    idempotencyKey: string | undefined,
-  ): Promise<CreatedOrder> {
-    const nonce = randomUUID();
-    const start = new WithStartWorkflowOperation<typeof orderWorkflow>(orderWorkflowType, {
-      workflowId: orderWorkflowId(id),
-      taskQueue: ORDERS_TASK_QUEUE,
-      args: [{ order: { ...request, id, requestFingerprint: fingerprint, idempotencyKey }, deliveryDelaySeconds }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { [STARTED_BY_MEMO]: nonce },
-      staticSummary: orderSummary({ ...request, amount: orderAmount(request.items) }),
-      typedSearchAttributes: [
-        { key: orderStateSearchAttribute, value: 'created' },
-        { key: customerIdSearchAttribute, value: request.customerId },
-      ],
-    });
-    const receipt = await client.withDeadline(Date.now() + recordTimeoutMs, () =>
-      client.workflow.executeUpdateWithStart(orderRecordedUpdate, { startWorkflowOperation: start }),
-    );
-    if (receipt.requestFingerprint !== fingerprint) {
+    if (recorded !== undefined) {
+      if (recorded !== fingerprint) throw new IdempotencyConflictError(`order ${id} was created from another request`);
+      const order = await reads.findOrder(id);
+      if (order) return { order, replayed: true };
+    }
+    const memo = await lookup.findAccepted(id);
+    if (!memo) return undefined;
+    if (memo.requestFingerprint !== fingerprint) {
       throw new IdempotencyConflictError(`order ${id} was created from another request`);
     }
-    // Without a key the id is fresh, so this request started the workflow.
-    if (idempotencyKey === undefined) return { order: receipt.order, replayed: false };
-    const { memo } = await (await start.workflowHandle()).describe();
-    return { order: receipt.order, replayed: memo?.[STARTED_BY_MEMO] !== nonce };
+    return { order: (await reads.findOrder(id)) ?? memo.order, replayed: true };
+  }
+
+  async function start(order: OrderView, request: CreateOrderRequest, memo: OrderMemo, idempotencyKey?: string) {
+    await client.withDeadline(Date.now() + startTimeoutMs, () =>
+      client.workflow.start<typeof orderWorkflow>(orderWorkflowType, {
+        workflowId: orderWorkflowId(order.id),
+        taskQueue: ORDERS_TASK_QUEUE,
+        args: [
+          {
+            order: {
+              ...request,
+              id: order.id,
+              createdAt: order.createdAt,
+              requestFingerprint: memo.requestFingerprint,
+              idempotencyKey,
+            },
+            deliveryDelaySeconds,
+          },
+        ],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        memo: { [ORDER_MEMO]: memo },
+        staticSummary: orderSummary(order),
+        typedSearchAttributes: [
+          { key: orderStateSearchAttribute, value: 'created' },
+          { key: customerIdSearchAttribute, value: order.customerId },
+        ],
+      }),
+    );
   }
 
   return async function createOrder(request: CreateOrderRequest, idempotencyKey?: string): Promise<CreatedOrder> {
     const fingerprint = requestFingerprint(request);
-    if (idempotencyKey === undefined) return startOrder(randomUUID(), request, fingerprint, undefined);
-    const id = orderIdForKey(idempotencyKey);
-    const recorded = await findRecorded(id, fingerprint);
-    if (recorded) return recorded;
+    const key = idempotencyKey ?? randomUUID();
+    const id = orderIdForKey(key);
+    if (idempotencyKey !== undefined) {
+      const existing = await findExisting(id, fingerprint);
+      if (existing) return existing;
+    }
+    const retryAfterSeconds = await backlog.retryAfterSeconds();
+    if (retryAfterSeconds !== undefined) throw new BacklogFullError(retryAfterSeconds);
+
+    const order = acceptedOrder({ ...request, id, createdAt: new Date().toISOString() });
+    const memo: OrderMemo = { order, requestFingerprint: fingerprint };
     try {
-      return await startOrder(id, request, fingerprint, idempotencyKey);
+      await start(order, request, memo, idempotencyKey);
+      backlog.added();
+      return { order, replayed: false };
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      const closed = await findRecorded(id, fingerprint);
-      if (closed) return closed;
-      throw new IdempotencyConflictError(`order ${id} already exists but was never recorded`);
+      if (error instanceof WorkflowExecutionAlreadyStartedError) {
+        const existing = await findExisting(id, fingerprint);
+        if (existing) return existing;
+        throw new Error(`order ${id} has a workflow that holds no order`, { cause: error });
+      }
+      if (!isTemporalUnavailable(error)) throw error;
+      // The start may have been persisted after all: then this request created the order.
+      const landed = await lookup.findAccepted(id).catch(() => undefined);
+      if (landed?.requestFingerprint === fingerprint) return { order: landed.order, replayed: false };
+      throw new OrderNotAcceptedError(key, { cause: error });
     }
   };
 }

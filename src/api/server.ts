@@ -24,7 +24,16 @@ async function main(): Promise<void> {
   const connection = Connection.lazy(config.temporal.connectionOptions);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
-  const app = createApp({ client, db, logger, config: { deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS } });
+  const app = createApp({
+    client,
+    db,
+    logger,
+    config: {
+      deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
+      cancelDecisionTimeoutMs: config.CANCEL_DECISION_TIMEOUT_MS,
+      maxBacklog: config.ORDERS_MAX_BACKLOG,
+    },
+  });
 
   const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'api listening'));
   server.on('error', (error) => {

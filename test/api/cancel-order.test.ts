@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
 import { orderWorkflowId } from '../../src/domain';
-import { asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
+import { eventually } from '../support/poll';
+import { cancelRefusedSchema } from '../../src/api/schemas/responses';
+import { asCancelAnswer, asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 
 // Each charge takes this long, so an order stays `created` long enough to be cancelled there.
 const GATEWAY_DELAY_MS = 3_000;
@@ -28,39 +30,52 @@ async function createOrder(app: Express, overrides: Record<string, unknown> = {}
 const cancel = (app: Express, id: string) => request(app).post(`/orders/${id}/cancel`);
 
 describe('POST /orders/:id/cancel', () => {
-  it('answers 202 in created and the order ends cancelled with nothing left charged', async () => {
+  it('answers 202 accepted in created, the order already cancelled, and it ends with nothing left charged', async () => {
     const id = await createOrder(slowDelivery);
-    const accepted = asOrder(await cancel(slowDelivery, id).send({ reason: 'changed my mind' }).expect(202));
-    expect(accepted).toMatchObject({ id, state: 'created' });
-    const cancelled = await stack.waitForState(slowDelivery, id, 'cancelled');
-    expect(cancelled.cancelReason).toBe('changed my mind');
-    expect(['voided', 'refunded']).toContain(cancelled.payment.status);
+    const answer = asCancelAnswer(await cancel(slowDelivery, id).send({ reason: 'changed my mind' }).expect(202));
+    expect(answer).toMatchObject({ id, state: 'cancelled', cancellation: { status: 'accepted' } });
+    const settled = await eventually('the payment to settle', async () => {
+      const order = asOrder(await request(slowDelivery).get(`/orders/${id}`).expect(200));
+      return ['voided', 'refunded'].includes(order.payment.status) ? order : undefined;
+    });
+    expect(settled).toMatchObject({ state: 'cancelled', cancelReason: 'changed my mind' });
   });
 
-  it('answers 202 in confirmed, abandons delivery and refunds the payment', async () => {
+  it('answers 202 accepted in confirmed, abandons delivery and refunds the payment', async () => {
     const id = await createOrder(slowDelivery);
     await stack.waitForState(slowDelivery, id, 'confirmed');
-    const accepted = asOrder(await cancel(slowDelivery, id).expect(202));
-    expect(accepted.id).toBe(id);
-    const cancelled = await stack.waitForState(slowDelivery, id, 'cancelled');
-    expect(cancelled).toMatchObject({ cancelReason: 'customer_request', payment: { status: 'refunded' } });
-    expect(cancelled.history.map((entry) => entry.state)).toEqual(['created', 'confirmed', 'cancelled']);
+    const answer = asCancelAnswer(await cancel(slowDelivery, id).expect(202));
+    expect(answer).toMatchObject({ id, state: 'cancelled', cancellation: { status: 'accepted' } });
+    const refunded = await eventually('the refund', async () => {
+      const order = asOrder(await request(slowDelivery).get(`/orders/${id}`).expect(200));
+      return order.payment.status === 'refunded' ? order : undefined;
+    });
+    expect(refunded).toMatchObject({ cancelReason: 'customer_request' });
+    expect(refunded.history.map((entry) => entry.state)).toEqual(['created', 'confirmed', 'cancelled']);
   });
 
-  it('answers 200 with the order when it is already cancelled, and changes nothing', async () => {
+  it('answers 200 accepted with the order when it is already cancelled, and changes nothing', async () => {
     const id = await createOrder(slowDelivery, { paymentToken: 'tok_decline' });
     const declined = await stack.waitForState(slowDelivery, id, 'cancelled');
-    const response = await cancel(slowDelivery, id).send({ reason: 'again' }).expect(200);
-    expect(asOrder(response)).toEqual(declined);
+    const { cancellation, ...order } = asCancelAnswer(
+      await cancel(slowDelivery, id).send({ reason: 'again' }).expect(200),
+    );
+    expect(cancellation).toEqual({ status: 'accepted' });
+    expect(order).toEqual(declined);
   });
 
-  it('answers 409 problem once the order is delivered', async () => {
+  it('answers 409 rejected once the order is delivered, with the order', async () => {
     const id = await createOrder(quickDelivery);
     await stack.waitForState(quickDelivery, id, 'delivered');
     const response = await cancel(quickDelivery, id)
       .expect(409)
       .expect('Content-Type', /application\/problem\+json/);
-    expect(response.body).toMatchObject({ status: 409, type: '/problems/order-delivered' });
+    expect(cancelRefusedSchema.parse(response.body)).toMatchObject({
+      status: 409,
+      type: '/problems/order-delivered',
+      cancellation: { status: 'rejected' },
+      order: { id, state: 'delivered' },
+    });
     expect(asOrder(await request(quickDelivery).get(`/orders/${id}`)).state).toBe('delivered');
   });
 
@@ -81,7 +96,7 @@ describe('POST /orders/:id/cancel', () => {
     for (const body of [undefined, {}, { reason: 'r' }]) {
       const id = await createOrder(slowDelivery);
       const call = cancel(slowDelivery, id);
-      await (body === undefined ? call : call.send(body)).expect(202);
+      asCancelAnswer(await (body === undefined ? call : call.send(body)).expect(202));
     }
   });
 

@@ -4,6 +4,8 @@ import request from 'supertest';
 import { createOrderCommand } from '../../src/api/create-order';
 import { orderIdForKey } from '../../src/api/idempotency';
 import { createOrderReads } from '../../src/api/order-reads';
+import { createOrderLookup } from '../../src/api/order-lookup';
+import { createBacklog } from '../../src/api/backlog';
 import { orderStatusSchema } from '../../src/api/schemas/responses';
 import { createOrderSchema, orderWorkflowId } from '../../src/domain';
 import { eventually } from '../support/poll';
@@ -66,7 +68,9 @@ describe('POST /orders', () => {
       await create({ customerId: 'c-defaults', items: [{ sku: 'A', quantity: 1, unitPrice: 5 }] }).expect(201),
     );
     expect(order.currency).toBe('MYR');
-    const row = await stack.database.db('orders.orders').where({ id: order.id }).first();
+    const row = await eventually('the order to be recorded', () =>
+      stack.database.db('orders.orders').where({ id: order.id }).first(),
+    );
     expect(row).toMatchObject({ currency: 'MYR', customer_id: 'c-defaults' });
   });
 
@@ -188,14 +192,17 @@ describe('Idempotency-Key', () => {
     // A lookup that misses once stands in for a request that read Postgres just before the order was recorded.
     const reads = createOrderReads(stack.database.db);
     let misses = 1;
+    const missingOnce = {
+      ...reads,
+      findRequestFingerprint: async (id: string) => (misses-- > 0 ? undefined : reads.findRequestFingerprint(id)),
+    };
     const createOrder = createOrderCommand({
       client: stack.client,
       deliveryDelaySeconds: 1,
-      recordTimeoutMs: 10_000,
-      reads: {
-        ...reads,
-        findRequestFingerprint: async (id) => (misses-- > 0 ? undefined : reads.findRequestFingerprint(id)),
-      },
+      startTimeoutMs: 10_000,
+      reads: missingOnce,
+      lookup: createOrderLookup({ reads: missingOnce, client: stack.client }),
+      backlog: createBacklog({ client: stack.client, maxBacklog: 0 }),
     });
     const replay = await createOrder(createOrderSchema.parse(orderRequest({ paymentToken: 'tok_decline' })), key);
     expect(replay).toMatchObject({ replayed: true, order: { id: first.id, state: 'cancelled' } });

@@ -6,9 +6,10 @@ import type { Worker } from '@temporalio/worker';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp, type AppConfig } from '../../src/api/app';
-import { orderSchema } from '../../src/api/schemas/responses';
+import { cancelAnswerSchema, orderSchema } from '../../src/api/schemas/responses';
 import { createDb, type Db } from '../../src/db/knex';
-import type { OrderState, OrderView } from '../../src/domain';
+import type { OrderActivities, OrderState, OrderView } from '../../src/domain';
+import { createOrderActivities } from '../../src/activities/orders';
 import { createLogger } from '../../src/logging';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/poll';
@@ -35,6 +36,11 @@ export function asOrder(response: request.Response): OrderView {
   return orderSchema.parse(response.body);
 }
 
+/** The body of a cancel's answer: the order and `cancellation.status`. */
+export function asCancelAnswer(response: request.Response) {
+  return cancelAnswerSchema.parse(response.body);
+}
+
 /** Undoes what was set up, newest first; every step runs even when an earlier one fails. */
 class Cleanup {
   private readonly steps: (() => Promise<unknown>)[] = [];
@@ -58,12 +64,14 @@ export interface ApiStack {
   client: Client;
   /** An app on this stack; orders it creates are delivered `deliveryDelaySeconds` after confirmation. */
   app(config: AppConfig): Express;
+  /** Starts an orders worker (a stack made without one, or a second one), its order writes optionally wrapped. */
+  startOrdersWorker(wrap?: (activities: OrderActivities) => OrderActivities): Promise<void>;
   /** Polls GET /orders/:id until the order is in `state`. */
   waitForState(app: Express, id: string, state: OrderState): Promise<OrderView>;
   stop(): Promise<void>;
 }
 
-export async function startApiStack({ gatewayDelayMs = 0 } = {}): Promise<ApiStack> {
+export async function startApiStack({ gatewayDelayMs = 0, ordersWorker = true } = {}): Promise<ApiStack> {
   const cleanup = new Cleanup();
   try {
     const database = await createTestDatabase();
@@ -71,26 +79,30 @@ export async function startApiStack({ gatewayDelayMs = 0 } = {}): Promise<ApiSta
     const env = await createDevServerEnv();
     cleanup.add(() => env.teardown());
     const deps = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', db: database.db };
-    const workers: Worker[] = await Promise.all([
-      createOrdersWorker(deps),
-      createPaymentsWorker({
-        ...deps,
-        gateway: createMockGateway({ approvalRate: 0.5, failureRate: 0, delayMs: gatewayDelayMs }),
-      }),
-    ]);
-    for (const worker of workers) {
+    const run = (worker: Worker) => {
       const running = worker.run();
       cleanup.add(async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
       });
-    }
+    };
+    const startOrdersWorker = async (wrap = (activities: OrderActivities) => activities) => {
+      run(await createOrdersWorker({ ...deps, activities: wrap(createOrderActivities({ db: database.db })) }));
+    };
+    run(
+      await createPaymentsWorker({
+        ...deps,
+        gateway: createMockGateway({ approvalRate: 0.5, failureRate: 0, delayMs: gatewayDelayMs }),
+      }),
+    );
+    if (ordersWorker) await startOrdersWorker();
     const client = env.client;
     return {
       env,
       database,
       client,
       app: (config) => createApp({ client, db: database.db, config, logger: silentLogger }),
+      startOrdersWorker,
       waitForState: (app, id, state) =>
         eventually(
           `order ${id} to be ${state}`,

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { encodeCursor } from '../../src/api/cursor';
 import { orderListSchema } from '../../src/api/schemas/responses';
 import type { OrderView } from '../../src/domain';
+import { eventually } from '../support/poll';
 import { asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 
 let stack: ApiStack;
@@ -21,7 +22,19 @@ async function createOrders(count: number, overrides: Record<string, unknown> = 
   const responses = await Promise.all(
     Array.from({ length: count }, () => request(app).post('/orders').send(orderRequest(overrides)).expect(201)),
   );
-  return responses.map(asOrder);
+  const orders = responses.map(asOrder);
+  // Listing follows the rows, which each order's workflow writes in its first step, just after the 201.
+  await eventually('the orders to be recorded', async () => {
+    const [{ n }] = await stack.database
+      .db('orders.orders')
+      .whereIn(
+        'id',
+        orders.map((order) => order.id),
+      )
+      .count({ n: '*' });
+    return Number(n) === orders.length ? true : undefined;
+  });
+  return orders;
 }
 
 async function listPage(query: Record<string, string | number>) {

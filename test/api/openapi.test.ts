@@ -29,6 +29,8 @@ let unreachable: Unreachable;
 let app: Express;
 let temporalDown: Express;
 let everythingDown: Express;
+/** At its backlog bound after one create: the orders this app started count until Temporal's figure is read again. */
+let backlogged: Express;
 let document: OpenApiDocument;
 const orders = { confirmed: '', confirmedForOutage: '', cancelled: '', delivered: '' };
 const conflictKey = randomUUID();
@@ -46,6 +48,8 @@ beforeAll(async () => {
   temporalDown = createApp({ client: unreachable.client, db: stack.database.db, logger: silentLogger, config });
   everythingDown = createApp({ client: unreachable.client, db: unreachable.db, logger: silentLogger, config });
   document = (await request(app).get('/openapi.json').expect(200)).body;
+  backlogged = stack.app({ deliveryDelaySeconds: 1, maxBacklog: 1 });
+  await request(backlogged).post('/orders').send(orderRequest()).expect(201);
 
   [orders.confirmed, orders.confirmedForOutage, orders.cancelled, orders.delivered] = await Promise.all([
     createOrder(app),
@@ -92,6 +96,7 @@ const exercises: Exercise[] = [
         .send({ padding: 'x'.repeat(70_000) }),
   ],
   ['post', '/orders', 415, () => request(app).post('/orders').set('Content-Type', 'text/plain').send('order')],
+  ['post', '/orders', 429, () => request(backlogged).post('/orders').send(orderRequest())],
   ['post', '/orders', 503, () => request(temporalDown).post('/orders').send(orderRequest())],
   ['get', '/orders', 200, () => request(app).get('/orders?limit=2')],
   ['get', '/orders', 400, () => request(app).get('/orders?limit=0')],

@@ -20,7 +20,7 @@ beforeAll(async () => {
     client: unreachable.client,
     db: database.db,
     logger: silentLogger,
-    config: { deliveryDelaySeconds: 1, recordTimeoutMs: 1_000, signalTimeoutMs: 1_000, readinessTimeoutMs: 500 },
+    config: { deliveryDelaySeconds: 1, startTimeoutMs: 1_000, cancelDecisionTimeoutMs: 1_000, readinessTimeoutMs: 500 },
   });
 });
 

@@ -1,6 +1,7 @@
 // The Temporal dev server as its own process, its output in a log file, stoppable and restartable on its state file.
 import { resolveTemporalCli } from '../../src/tools/temporal-cli';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/tools/temporal-server';
+import { freePort } from '../support/ports';
 import { LogFile } from './log-file';
 
 export async function findTemporalCli(): Promise<string> {
@@ -34,12 +35,9 @@ export class TemporalDevServer {
     const server = await startTemporalDevServer({
       cliPath: this.cliPath,
       port: this.port,
-      uiPort: 0,
-      headless: true,
+      // The dev server exactly as `npm start` runs it, Web UI included; only the ports and the state file differ.
+      uiPort: await freePort(),
       dbFile: this.dbFile,
-      // WAL without fsync per commit: what the OS has been handed survives a crash of the server process, which is
-      // the fault under test; durability against a machine crash is not, and it costs most of the throughput.
-      sqlitePragmas: ['journal_mode=wal', 'synchronous=off'],
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`Temporal dev server did not start: ${error.message}; see ${this.log.path}`);

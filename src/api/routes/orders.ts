@@ -1,11 +1,12 @@
 // HTTP ⇄ orders: validate, call a command or a read, and map each outcome to its status code on purpose.
 import { Router, type Request, type Response } from 'express';
-import { cancelOrderSchema, createOrderSchema, orderIdSchema } from '../../domain';
+import { cancelOrderSchema, createOrderSchema, isPaymentSettled, orderIdSchema, type OrderView } from '../../domain';
 import type { CancelOrder } from '../cancel-order';
-import { IdempotencyConflictError, type CreateOrder } from '../create-order';
+import { BacklogFullError, IdempotencyConflictError, OrderNotAcceptedError, type CreateOrder } from '../create-order';
 import { encodeCursor } from '../cursor';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyHeadersSchema } from '../idempotency';
 import { requireJsonBody } from '../json-body';
+import type { OrderLookup } from '../order-lookup';
 import type { OrderReads } from '../order-reads';
 import { HttpProblem, notFound } from '../problem';
 import { listOrdersQuerySchema } from '../schemas/requests';
@@ -15,6 +16,7 @@ export interface OrderRoutesDeps {
   createOrder: CreateOrder;
   cancelOrder: CancelOrder;
   reads: OrderReads;
+  lookup: OrderLookup;
 }
 
 /** The :id of the path, or 404: a malformed id names no order, like an unknown one. */
@@ -29,9 +31,18 @@ function presentQuery(req: Request): Record<string, unknown> {
   return Object.fromEntries(Object.entries(req.query).filter(([, value]) => value !== ''));
 }
 
-const conflict = (detail: string, type: string) => new HttpProblem(409, detail, { type });
+const conflict = (detail: string, type: string, extra: Record<string, unknown> = {}) =>
+  new HttpProblem(409, detail, { type, ...extra });
 
-export function orderRoutes({ createOrder, cancelOrder, reads }: OrderRoutesDeps): Router {
+const cancelAnswerExtras = (order: OrderView) => ({ order, cancellation: { status: 'rejected' } });
+
+/** A cancel's answer: the order as it is, and what became of the request. */
+const cancelAnswer = (order: OrderView, status: 'accepted' | 'rejected' | 'pending') => ({
+  ...order,
+  cancellation: { status },
+});
+
+export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRoutesDeps): Router {
   const router = Router();
 
   router.post('/orders', requireJsonBody(), async (req: Request, res: Response) => {
@@ -49,6 +60,21 @@ export function orderRoutes({ createOrder, cancelOrder, reads }: OrderRoutesDeps
           '/problems/idempotency-conflict',
         );
       }
+      if (error instanceof BacklogFullError) {
+        res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        throw new HttpProblem(429, 'too many orders are waiting to be processed; nothing was created, retry later', {
+          type: '/problems/backlog-full',
+        });
+      }
+      if (error instanceof OrderNotAcceptedError) {
+        res.setHeader('Retry-After', '5');
+        res.setHeader(IDEMPOTENCY_KEY_HEADER, error.idempotencyKey);
+        throw new HttpProblem(
+          503,
+          `temporal did not accept the order in time and it was not found; retry with the header ${IDEMPOTENCY_KEY_HEADER}: ${error.idempotencyKey}, which yields at most one order`,
+          { type: '/problems/order-not-accepted', idempotencyKey: error.idempotencyKey },
+        );
+      }
       throw error;
     }
   });
@@ -60,14 +86,14 @@ export function orderRoutes({ createOrder, cancelOrder, reads }: OrderRoutesDeps
   });
 
   router.get('/orders/:id', async (req: Request, res: Response) => {
-    const order = await reads.findOrder(orderIdParam(req));
+    const order = await lookup.findOrder(orderIdParam(req));
     if (!order) throw notFound(`no order ${req.params.id}`);
     res.json(order);
   });
 
   router.get('/orders/:id/status', async (req: Request, res: Response) => {
     const id = orderIdParam(req);
-    const state = await reads.findState(id);
+    const state = await lookup.findState(id);
     if (!state) throw notFound(`no order ${id}`);
     res.json({ id, state });
   });
@@ -76,17 +102,26 @@ export function orderRoutes({ createOrder, cancelOrder, reads }: OrderRoutesDeps
     const id = orderIdParam(req);
     const request = parseRequest(cancelOrderSchema, req.body ?? {}, 'body');
     const result = await cancelOrder(id, request);
-    switch (result.outcome) {
-      case 'signalled':
-        res.status(202).json(result.order);
+    switch (result.status) {
+      case 'accepted':
+        // 202 while the payment or its refund is still settling; the order will end cancelled either way.
+        res.status(isPaymentSettled(result.order) ? 200 : 202).json(cancelAnswer(result.order, 'accepted'));
         return;
-      case 'already_cancelled':
-        res.status(200).json(result.order);
+      case 'pending':
+        res.status(202).json(cancelAnswer(result.order, 'pending'));
         return;
-      case 'delivered':
-        throw conflict(`order ${id} is delivered and can no longer be cancelled`, '/problems/order-delivered');
-      case 'not_cancellable':
-        throw conflict(`order ${id} is ${result.order.state} but its workflow has ended`, '/problems/order-closed');
+      case 'rejected':
+        throw conflict(
+          `order ${id} is delivered, or its delivery was decided: it can no longer be cancelled`,
+          '/problems/order-delivered',
+          cancelAnswerExtras(result.order),
+        );
+      case 'closed':
+        throw conflict(
+          `order ${id} is ${result.order.state} but its workflow has ended`,
+          '/problems/order-closed',
+          cancelAnswerExtras(result.order),
+        );
       case 'not_found':
         throw notFound(`no order ${id}`);
     }

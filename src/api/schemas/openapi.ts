@@ -4,6 +4,8 @@ import { cancelOrderSchema, createOrderSchema } from '../../domain';
 import { IDEMPOTENCY_KEY_HEADER } from '../idempotency';
 import { listOrdersQuerySchema } from './requests';
 import {
+  cancelAnswerSchema,
+  cancelRefusedSchema,
   healthSchema,
   orderListSchema,
   orderSchema,
@@ -18,6 +20,8 @@ const requestSchemas = { CreateOrderRequest: createOrderSchema, CancelOrderReque
 /** Every schema a documented response refers to, by component name; the conformance test checks bodies with them. */
 export const responseSchemas = {
   Order: orderSchema,
+  CancelAnswer: cancelAnswerSchema,
+  CancelRefused: cancelRefusedSchema,
   OrderList: orderListSchema,
   OrderStatus: orderStatusSchema,
   Problem: problemSchema,
@@ -52,10 +56,12 @@ const json = (name: keyof typeof responseSchemas, description: string, extra: Js
   content: { 'application/json': { schema: ref(name) } },
   ...extra,
 });
-const problem = (description: string) => ({
+const problem = (description: string, schema: keyof typeof responseSchemas = 'Problem', extra: JsonSchema = {}) => ({
   description,
-  content: { 'application/problem+json': { schema: ref('Problem') } },
+  content: { 'application/problem+json': { schema: ref(schema) } },
+  ...extra,
 });
+const retryAfter = { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } };
 const orderId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
 const queryParameters = Object.entries(listOrdersQuerySchema.shape).map(([name, schema]) => ({
@@ -76,7 +82,7 @@ export function openApiDocument(): JsonSchema {
     paths: {
       '/orders': {
         post: {
-          summary: 'Create an order (recorded in state `created` before the answer)',
+          summary: 'Create an order: 201 once Temporal has persisted its workflow, which then records it',
           parameters: [
             {
               name: IDEMPOTENCY_KEY_HEADER,
@@ -98,7 +104,16 @@ export function openApiDocument(): JsonSchema {
             '409': problem('The Idempotency-Key was used with a different body'),
             '413': problem('Body over 64 kB'),
             '415': problem('Body is not JSON'),
-            '503': problem('Temporal or Postgres is not reachable, or the order was not recorded in time; retry'),
+            '429': problem(
+              'Too many orders wait to be processed (ORDERS_MAX_BACKLOG); nothing was created',
+              'Problem',
+              retryAfter,
+            ),
+            '503': problem(
+              'Temporal or Postgres is not reachable; no order was created, or retrying with the Idempotency-Key (given back in this header when the request had none) yields the one order',
+              'Problem',
+              retryAfter,
+            ),
           },
         },
         get: {
@@ -118,7 +133,7 @@ export function openApiDocument(): JsonSchema {
           responses: {
             '200': json('Order', 'The order'),
             '404': problem('No such order (or a malformed id)'),
-            '503': problem('Postgres is not reachable'),
+            '503': problem('Postgres or Temporal is not reachable'),
           },
         },
       },
@@ -129,7 +144,7 @@ export function openApiDocument(): JsonSchema {
           responses: {
             '200': json('OrderStatus', 'The state'),
             '404': problem('No such order'),
-            '503': problem('Postgres is not reachable'),
+            '503': problem('Postgres or Temporal is not reachable'),
           },
         },
       },
@@ -139,11 +154,17 @@ export function openApiDocument(): JsonSchema {
           parameters: [orderId],
           requestBody: { required: false, content: { 'application/json': { schema: ref('CancelOrderRequest') } } },
           responses: {
-            '202': json('Order', 'Cancel signalled; the order as it is now'),
-            '200': json('Order', 'Already cancelled'),
+            '200': json('CancelAnswer', '`accepted`: the order is cancelled (or already was), its payment settled'),
+            '202': json(
+              'CancelAnswer',
+              '`accepted`: it will end cancelled (payment or refund still settling); `pending`: no worker decided in time, the request is kept and its outcome shows in the order history',
+            ),
             '400': problem('A body outside the rules'),
             '404': problem('No such order'),
-            '409': problem('Delivered: it can no longer be cancelled'),
+            '409': problem(
+              '`rejected`: delivered, or its delivery already decided (or its workflow ended)',
+              'CancelRefused',
+            ),
             '415': problem('Body is not JSON'),
             '503': problem('Temporal or Postgres is not reachable'),
           },

@@ -26,6 +26,11 @@ export const orderSchema = z.strictObject({
   history: z.array(historyEntrySchema),
 }) satisfies z.ZodType<OrderView>;
 
+/** A cancel's answer: the order as it is now, and what became of the request (SPEC §3). */
+export const cancellationSchema = z.strictObject({ status: z.enum(['accepted', 'rejected', 'pending']) });
+
+export const cancelAnswerSchema = orderSchema.extend({ cancellation: cancellationSchema });
+
 export const orderListSchema = z.strictObject({
   items: z.array(orderSchema),
   nextCursor: z.string().nullable(),
@@ -51,3 +56,6 @@ export const readinessSchema = z.strictObject({
 });
 
 export const readinessProblemSchema = problemSchema.extend({ checks: readinessSchema.shape.checks });
+
+/** A refused cancel: the problem, with the order and the cancellation as extension members. */
+export const cancelRefusedSchema = problemSchema.extend({ order: orderSchema, cancellation: cancellationSchema });
