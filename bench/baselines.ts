@@ -15,6 +15,7 @@ import {
 import { createDb, type Db } from '../src/db/knex';
 import { orderAmount } from '../src/domain';
 import { closedLoop, type LoopResult } from './load';
+import type { OpenLoopSubject } from './open-loop';
 import { benchCustomer, orderBody } from './orders';
 import type { BaselineActivities, BaselineSinks, emptyWorkflow, oneActivityWorkflow } from './workflows';
 
@@ -87,6 +88,10 @@ export class BaselineWorker {
     }
   }
 
+  finishedAt(id: string): number | undefined {
+    return this.finished.get(id);
+  }
+
   finishedCount(ids: readonly string[]): number {
     return ids.filter((id) => this.finished.has(id)).length;
   }
@@ -154,6 +159,32 @@ export async function oneActivityBaseline(
     workflows: ids.length,
     completed: last === undefined ? baseline.finishedCount(ids) : ids.length,
     elapsedMs: (last ?? Date.now()) - started.startedAt,
+  };
+}
+
+/** The one-activity workflows as open-loop arrivals: the same measurement as the orders', no delay designed in. */
+export function oneActivityArrivals(client: Client, baseline: BaselineWorker): OpenLoopSubject {
+  return {
+    name: 'one-activity',
+    designedDelayMs: 0,
+    step: () => ({
+      send: async () => {
+        const workflowId = `bench-one-activity-${randomUUID()}`;
+        await client.workflow.start<typeof oneActivityWorkflow>('oneActivityWorkflow', {
+          taskQueue: BASELINE_TASK_QUEUE,
+          workflowId,
+        });
+        return workflowId;
+      },
+      finalCount: async (ids) => baseline.finishedCount(ids),
+      finalTimes: async (ids) =>
+        new Map(
+          ids.flatMap((id): [string, number][] => {
+            const at = baseline.finishedAt(id);
+            return at === undefined ? [] : [[id, at]];
+          }),
+        ),
+    }),
   };
 }
 

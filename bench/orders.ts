@@ -5,8 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../src/db/knex';
 import {
+  customerIdSearchAttribute,
   isFinal,
   ORDERS_TASK_QUEUE,
+  orderStateSearchAttribute,
   orderWorkflowId,
   orderWorkflowType,
   type CreateOrderRequest,
@@ -14,6 +16,7 @@ import {
 } from '../src/domain';
 import type { orderWorkflow } from '../src/workflows/order';
 import { closedLoop, OperationError, postJson } from './load';
+import type { OpenLoopSubject } from './open-loop';
 
 /** Every order the bench makes is paid with the always-approved token, so each one goes all the way to delivered. */
 export function orderBody(customerId: string, index: number): CreateOrderRequest {
@@ -35,7 +38,10 @@ export async function createOrderViaApi(apiUrl: string, body: CreateOrderRequest
   return (JSON.parse(answer.body) as { id: string }).id;
 }
 
-/** The order's workflow started directly, with its own delivery delay (the API fixes one per process). */
+/**
+ * The order's workflow started directly, with its own delivery delay (the API fixes one per process) and the search
+ * attributes the API starts it with.
+ */
 export async function startOrderWorkflow(
   client: Client,
   body: CreateOrderRequest,
@@ -46,6 +52,10 @@ export async function startOrderWorkflow(
     taskQueue: ORDERS_TASK_QUEUE,
     workflowId: orderWorkflowId(id),
     args: [{ order: { ...body, id }, deliveryDelaySeconds }],
+    typedSearchAttributes: [
+      { key: orderStateSearchAttribute, value: 'created' },
+      { key: customerIdSearchAttribute, value: body.customerId },
+    ],
   });
   return id;
 }
@@ -67,10 +77,21 @@ export async function stateCounts(db: Db, customerId: string): Promise<StateCoun
   return counts;
 }
 
-export function openCount(counts: StateCounts): number {
+export function finalCount(counts: StateCounts): number {
   return (Object.entries(counts) as [OrderState, number][])
-    .filter(([state]) => !isFinal(state))
+    .filter(([state]) => isFinal(state))
     .reduce((sum, [, n]) => sum + n, 0);
+}
+
+/** When each of the customer's orders became final (delivered or cancelled), as its workflow recorded it. */
+export async function finalTimes(db: Db, customerId: string): Promise<Map<string, number>> {
+  const rows: { id: string; at: Date }[] = await db('orders.orders as o')
+    .join('orders.order_events as e', (join) =>
+      join.on('e.order_id', 'o.id').andOnVal('e.event', 'transition').andOnIn('e.to_state', ['delivered', 'cancelled']),
+    )
+    .where('o.customer_id', customerId)
+    .select('o.id', 'e.at');
+  return new Map(rows.map((row) => [row.id, row.at.getTime()]));
 }
 
 /** Polls until `done(counts)`; false when the timeout came first. */
@@ -137,4 +158,24 @@ export async function startOrdersPaced(opts: PacedStart): Promise<Map<string, nu
     await poller;
   }
   return delays;
+}
+
+export function openLoopCustomer(stepLabel: string, runId: string): string {
+  return benchCustomer(`open-loop-${stepLabel}`, runId);
+}
+
+/** Orders through the API as open-loop arrivals, each step's of a customer of its own. */
+export function orderArrivals(apiUrl: string, db: Db, runId: string, deliveryDelayMs: number): OpenLoopSubject {
+  return {
+    name: 'orders',
+    designedDelayMs: deliveryDelayMs,
+    step: (label) => {
+      const customerId = openLoopCustomer(label, runId);
+      return {
+        send: (index) => createOrderViaApi(apiUrl, orderBody(customerId, index)),
+        finalCount: async () => finalCount(await stateCounts(db, customerId)),
+        finalTimes: () => finalTimes(db, customerId),
+      };
+    },
+  };
 }

@@ -1,7 +1,9 @@
 // How much load each measurement applies: fixed counts and durations, so a run's length is known in advance.
+import type { BacklogCheckPlan } from './backlog-check';
 import type { CreateLevelPlan } from './create';
 import type { OpenOrdersPlan } from './footprint';
 import type { LifecyclePlan } from './lifecycle';
+import type { OpenLoopPlan } from './open-loop';
 
 export interface BenchPlan {
   name: 'quick' | 'default';
@@ -10,6 +12,9 @@ export interface BenchPlan {
   baselineMaxMs: number;
   createDrainTimeoutMs: number;
   lifecycle: LifecyclePlan;
+  /** The sustained open-loop rate, of the orders and of the one-activity baseline, each in its own budget. */
+  openLoop: { orders: OpenLoopPlan; baseline: OpenLoopPlan };
+  backlogCheck: BacklogCheckPlan;
   /** Orders whose histories explain where delivery lateness arises. */
   timerSample: number;
   openOrders: OpenOrdersPlan;
@@ -23,6 +28,11 @@ export const LIFECYCLE_DELIVERY_DELAY_SECONDS = 1;
 /** Open orders wait on a timer this long: none is delivered during the run. */
 const LONG_DELIVERY_DELAY_SECONDS = 3_600;
 
+/** Held: lateness p99 ≤ 1 s, backlog growing by at most 5% of the rate per second over the window's second half. */
+function openLoop(windows: Pick<OpenLoopPlan, 'searchWindowMs' | 'holdWindowMs' | 'budgetMs'>): OpenLoopPlan {
+  return { ...windows, maxLatenessMs: 1_000, maxGrowthShare: 0.05, drainTimeoutMs: 60_000 };
+}
+
 export const defaultPlan: BenchPlan = {
   name: 'default',
   create: [
@@ -32,7 +42,12 @@ export const defaultPlan: BenchPlan = {
   ],
   baselineMaxMs: 3_000,
   createDrainTimeoutMs: 60_000,
-  lifecycle: { concurrency: 16, loadMs: 40_000, drainTimeoutMs: 60_000 },
+  lifecycle: { concurrency: 16, orders: 1_600, loadMs: 40_000, drainTimeoutMs: 90_000 },
+  openLoop: {
+    orders: openLoop({ searchWindowMs: 15_000, holdWindowMs: 60_000, budgetMs: 240_000 }),
+    baseline: openLoop({ searchWindowMs: 15_000, holdWindowMs: 60_000, budgetMs: 180_000 }),
+  },
+  backlogCheck: { rounds: 2, orders: 600, concurrency: 64, drainTimeoutMs: 60_000 },
   timerSample: 50,
   openOrders: {
     orders: 10_000,
@@ -55,7 +70,12 @@ export const quickPlan: BenchPlan = {
   ],
   baselineMaxMs: 500,
   createDrainTimeoutMs: 20_000,
-  lifecycle: { concurrency: 16, loadMs: 6_000, drainTimeoutMs: 20_000 },
+  lifecycle: { concurrency: 16, orders: 240, loadMs: 6_000, drainTimeoutMs: 30_000 },
+  openLoop: {
+    orders: openLoop({ searchWindowMs: 5_000, holdWindowMs: 15_000, budgetMs: 75_000 }),
+    baseline: openLoop({ searchWindowMs: 5_000, holdWindowMs: 15_000, budgetMs: 50_000 }),
+  },
+  backlogCheck: { rounds: 2, orders: 200, concurrency: 64, drainTimeoutMs: 30_000 },
   timerSample: 15,
   openOrders: {
     orders: 1_000,
@@ -67,6 +87,6 @@ export const quickPlan: BenchPlan = {
   },
   recovery: { orders: 60, concurrency: 32, timeoutMs: 60_000 },
   scaledDown: [
-    '--quick: open orders filled for 6 s only (the issue asks for 10,000), 60 overdue orders instead of 1,000, short load windows',
+    '--quick: open orders filled for 6 s only (the issue asks for 10,000), 60 overdue orders instead of 1,000, 240 lifecycle orders, short load windows; the open-loop rate is held for 15 s (the issue asks for 60 s) after 5 s search steps',
   ],
 };

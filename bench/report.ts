@@ -2,9 +2,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BacklogCheckRound } from './backlog-check';
 import type { OneActivityResult } from './baselines';
 import type { OpenOrdersResult } from './footprint';
-import type { BacklogPoint } from './lifecycle';
+import { backlogOf, type BacklogPoint } from './lifecycle';
+import type { OpenLoopResult, OpenLoopStepResult } from './open-loop';
 import type { RecoveryResult } from './recovery';
 import type { PhaseFootprint } from './sampler';
 import { MiB, round, type Distribution } from './stats';
@@ -44,6 +46,11 @@ export interface LifecycleFigures {
   baseline: OneActivityResult & { perSecond: number };
 }
 
+export interface OpenLoopFigures {
+  orders: OpenLoopResult;
+  baseline: OpenLoopResult;
+}
+
 export interface BenchReport {
   meta: {
     startedAt: string;
@@ -64,8 +71,12 @@ export interface BenchReport {
     notes: string[];
   };
   create: CreateFigures[];
+  /** Creates with ORDERS_MAX_BACKLOG as configured and off, alternating (the bench's own stack only). */
+  backlogCheck?: BacklogCheckRound[];
   lifecycle?: LifecycleFigures;
-  timers?: TimerAccuracy;
+  openLoop?: OpenLoopFigures;
+  /** `source`: which orders the lateness is of. */
+  timers?: TimerAccuracy & { source?: string };
   footprint: {
     /** RSS of each process once the stack was up, before any load. */
     idleRssBytes: Record<string, number>;
@@ -121,7 +132,7 @@ export function renderReport(report: BenchReport): string {
   );
   for (const note of meta.notes) out.push(`note: ${note}`);
 
-  out.push('', 'CREATE — POST /orders (201 once the workflow has written the order row), closed loop per concurrency');
+  out.push('', 'CREATE — POST /orders (201 once Temporal has persisted the start), closed loop per concurrency');
   out.push(
     table(
       [
@@ -162,10 +173,9 @@ export function renderReport(report: BenchReport): string {
   if (life) {
     out.push(
       '',
-      `LIFECYCLE — created → confirmed → delivered (delay ${secs(life.deliveryDelayMs, 0)} s, approval 1.0), POST /orders at c=${life.concurrency} for ${secs(life.loadMs, 0)} s`,
+      `LIFECYCLE — created → confirmed → delivered (delay ${secs(life.deliveryDelayMs, 0)} s, approval 1.0), ${life.orders} orders by POST /orders at c=${life.concurrency}, created in ${secs(life.loadMs)} s`,
     );
-    const loading = life.backlog.filter((p) => p.atMs <= life.loadMs);
-    const open = loading.map((p) => p.created + p.confirmed);
+    const open = life.backlog.map(backlogOf);
     const avg = open.length > 0 ? open.reduce((a, b) => a + b, 0) / open.length : Number.NaN;
     out.push(
       table(
@@ -197,9 +207,7 @@ export function renderReport(report: BenchReport): string {
         ],
       ),
     );
-    out.push(
-      `backlog (orders not final, one mark per second, load then drain): ${sparkline(life.backlog.map((p) => p.created + p.confirmed))}`,
-    );
+    out.push(`backlog (orders accepted, not final; one mark per second until drained): ${sparkline(open)}`);
     const cpu = Object.entries(life.cpuMsPerOrder).filter(([name]) => name !== 'bench');
     const total = cpu.reduce((sum, [, ms]) => sum + ms, 0);
     if (cpu.length > 0) {
@@ -209,7 +217,7 @@ export function renderReport(report: BenchReport): string {
       );
     }
     out.push(
-      'delivered/s: deliveries inside the load window once the first could arrive; end-to-end/s: all orders over first create → last delivery − delay;',
+      'delivered/s: first delivery → last; end-to-end/s: all orders over first create → last delivery − delay;',
       `baseline: ${life.baseline.workflows} workflows of one no-op activity each, started at the same concurrency, first start → last completion`,
     );
   }
@@ -219,7 +227,7 @@ export function renderReport(report: BenchReport): string {
     const b = timers.breakdown;
     out.push(
       '',
-      `TIMER ACCURACY — delivery lateness = delivered at − confirmed at − delay, ${timers.delivered} orders of the lifecycle run`,
+      `TIMER ACCURACY — delivery lateness = delivered at − confirmed at − delay, ${timers.delivered} orders of ${timers.source ?? 'the lifecycle run'}`,
     );
     out.push(
       table(
@@ -247,6 +255,11 @@ export function renderReport(report: BenchReport): string {
       'before timer: recording `confirmed` and the workflow task that starts the timer; after: the workflow task that handles it',
     );
   }
+
+  const openLoop = report.openLoop;
+  if (openLoop) out.push('', ...renderOpenLoop(openLoop));
+  const backlogCheck = report.backlogCheck;
+  if (backlogCheck && backlogCheck.length > 0) out.push('', ...renderBacklogCheck(backlogCheck));
 
   const { footprint } = report;
   const phaseNames = footprint.phases.map((p) => p.phase);
@@ -366,6 +379,82 @@ export function renderReport(report: BenchReport): string {
     );
   }
   return out.join('\n');
+}
+
+function stepRow(subject: string, step: OpenLoopStepResult): Cell[] {
+  return [
+    subject,
+    step.kind,
+    fmt(step.ratePerSecond, step.ratePerSecond < 10 ? 1 : 0),
+    secs(step.windowMs, 0),
+    `${step.accepted}/${step.scheduled}`,
+    Math.max(0, ...step.backlog.map((p) => p.open)),
+    fmt(step.backlogGrowthPerSecond, 1),
+    fmt(step.latenessMs.p50),
+    fmt(step.latenessMs.p99),
+    fmt(step.answerMs.p99),
+    fmt(step.sendLagMs.p99),
+    secs(step.drainMs),
+    step.held ? 'held' : step.reasons.join('; '),
+  ];
+}
+
+function renderOpenLoop({ orders, baseline }: OpenLoopFigures): string[] {
+  const rate = (r: OpenLoopResult) =>
+    r.sustainedPerSecond === undefined ? 'none held within the budget' : `${r.sustainedPerSecond}/s`;
+  const ratio =
+    orders.sustainedPerSecond !== undefined && baseline.sustainedPerSecond !== undefined
+      ? ` (${times(orders.sustainedPerSecond, baseline.sustainedPerSecond)} of the baseline)`
+      : '';
+  return [
+    `OPEN LOOP — arrivals on a fixed schedule whatever the answers; held = all accepted, backlog not growing, lateness p99 ≤ 1 s, for ${secs(orders.holdWindowMs, 0)} s`,
+    `sustained: orders ${rate(orders)}${ratio}; one-activity baseline ${rate(baseline)}` +
+      ` (searched in ${secs(orders.elapsedMs, 0)} s and ${secs(baseline.elapsedMs, 0)} s)`,
+    table(
+      [
+        'subject',
+        'step',
+        'rate/s',
+        'window s',
+        'accepted',
+        'backlog max',
+        'growth/s',
+        'late p50 ms',
+        'late p99 ms',
+        'answer p99 ms',
+        'send lag p99',
+        'drain s',
+        'verdict',
+      ],
+      [...orders.steps.map((s) => stepRow('orders', s)), ...baseline.steps.map((s) => stepRow('one-activity', s))],
+    ),
+    `lateness = final − scheduled arrival − designed delay (orders: delivered, delay ${secs(orders.designedDelayMs, 0)} s; baseline: completed, no delay); growth: backlog slope over the window's second half`,
+  ];
+}
+
+function renderBacklogCheck(rounds: readonly BacklogCheckRound[]): string[] {
+  const name = (r: BacklogCheckRound) => `ORDERS_MAX_BACKLOG=${r.maxBacklog ?? 'default'}`;
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const variants = [...new Set(rounds.map(name))];
+  return [
+    `BACKLOG CHECK — POST /orders closed loop, ${rounds[0].completed + rounds[0].failed} orders per round at the same concurrency, the API restarted per round, rounds alternating`,
+    table(
+      ['round', 'setting', 'orders/s', 'p50 ms', 'p99 ms', 'errors', 'API CPU ms/create'],
+      rounds.map((r, i) => [
+        i + 1,
+        name(r),
+        fmt(r.perSecond, 0),
+        fmt(r.latencyMs.p50, 1),
+        fmt(r.latencyMs.p99, 1),
+        r.failed,
+        fmt(r.apiCpuMsPerCreate, 2),
+      ]),
+    ),
+    ...variants.map((variant) => {
+      const mine = rounds.filter((r) => name(r) === variant);
+      return `${variant}: mean ${fmt(mean(mine.map((r) => r.perSecond)), 0)} orders/s, p99 ${fmt(mean(mine.map((r) => r.latencyMs.p99)), 0)} ms, API ${fmt(mean(mine.map((r) => r.apiCpuMsPerCreate)), 2)} ms CPU per create`;
+    }),
+  ];
 }
 
 /** bench/results/<YYYY-MM-DD>-<shortsha>.json; an existing file of the same day and commit gets a numbered sibling. */

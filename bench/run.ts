@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureBacklogCheck } from './backlog-check';
 import {
   BaselineWorker,
   bundleBaselineWorkflows,
   InsertBaseline,
+  oneActivityArrivals,
   oneActivityBaseline,
   workflowStartBaseline,
 } from './baselines';
@@ -17,6 +19,8 @@ import { measureCreate } from './create';
 import { measureOpenOrders } from './footprint';
 import { measureLifecycle } from './lifecycle';
 import { closeConnections, type LoopResult } from './load';
+import { measureSustainedRate, type OpenLoopResult } from './open-loop';
+import { openLoopCustomer, orderArrivals } from './orders';
 import { defaultPlan, LIFECYCLE_DELIVERY_DELAY_SECONDS, quickPlan, type BenchPlan } from './plan';
 import { Progress } from './progress';
 import { measureRecovery } from './recovery';
@@ -26,12 +30,13 @@ import {
   type BenchReport,
   type CreateFigures,
   type LifecycleFigures,
+  type OpenLoopFigures,
   type Throughput,
 } from './report';
 import { ProcessSampler } from './sampler';
 import { distribution, perSecond } from './stats';
 import { connectExternalTarget, startEmbeddedTarget, type BenchTarget, type ExternalAddresses } from './target';
-import { timerAccuracy } from './timers';
+import { deliveryRows, timerAccuracy } from './timers';
 
 const USAGE = `usage: npm run bench [-- --quick] [--api URL --temporal HOST:PORT --database URL [--namespace NS]] [--env KEY=VALUE ...]
   --quick          about a minute or two: small counts and short windows (a smoke check)
@@ -192,7 +197,6 @@ async function lifecycleFigures(run: Run) {
   const endPhase = await sampler.phase('lifecycle');
   const life = await measureLifecycle(target, runId, plan.lifecycle, LIFECYCLE_DELIVERY_DELAY_SECONDS * 1000, progress);
   const phase = await endPhase();
-  const timers = await timerAccuracy(target.client, life.rows, life.deliveryDelayMs, plan.timerSample);
 
   const endBaseline = await sampler.phase('baseline');
   const count = life.load.completed;
@@ -222,7 +226,34 @@ async function lifecycleFigures(run: Run) {
     ),
     baseline: { ...baselineRun, perSecond: perSecond(baselineRun.completed, baselineRun.elapsedMs) },
   };
-  return { lifecycle, timers };
+  return { lifecycle, life };
+}
+
+/** The sustained open-loop rate of the orders, then of the one-activity baseline, searched from the lifecycle's. */
+async function openLoopFigures(run: Run, lifecycle: LifecycleFigures): Promise<OpenLoopFigures> {
+  const { plan, runId, target, baseline, sampler, progress } = run;
+  const endOrders = await sampler.phase('open loop');
+  const orders = await measureSustainedRate(
+    orderArrivals(target.apiUrl, target.db, runId, lifecycle.deliveryDelayMs),
+    plan.openLoop.orders,
+    lifecycle.endToEndPerSecond,
+    progress,
+  );
+  await endOrders();
+  const endBaseline = await sampler.phase('open-loop baseline');
+  const oneActivity = await measureSustainedRate(
+    oneActivityArrivals(target.client, baseline),
+    plan.openLoop.baseline,
+    lifecycle.baseline.perSecond,
+    progress,
+  );
+  await endBaseline();
+  return { orders, baseline: oneActivity };
+}
+
+/** The held open-loop step's orders: delivery lateness at the sustained rate, not under a burst. */
+function heldStep(result: OpenLoopResult) {
+  return [...result.steps].reverse().find((step) => step.held && step.kind === 'hold');
 }
 
 async function bench(options: Options, resources: Resources, progress: Progress): Promise<BenchReport> {
@@ -260,7 +291,30 @@ async function bench(options: Options, resources: Resources, progress: Progress)
   const create = await createFigures(run);
   await endCreate();
 
-  const { lifecycle, timers } = await lifecycleFigures(run);
+  const api = target.api;
+  const configuredMaxBacklog = serviceEnv.ORDERS_MAX_BACKLOG;
+  let backlogCheck;
+  if (api && configuredMaxBacklog !== '0') {
+    backlogCheck = await measureBacklogCheck(
+      { ...target, api },
+      run.runId,
+      plan.backlogCheck,
+      configuredMaxBacklog,
+      sampler,
+      progress,
+    );
+  }
+
+  const { lifecycle, life } = await lifecycleFigures(run);
+  const openLoop = await openLoopFigures(run, lifecycle);
+  const held = heldStep(openLoop.orders);
+  const timerRows = held ? await deliveryRows(target.db, openLoopCustomer(held.stepLabel, run.runId)) : life.rows;
+  const timers = {
+    source: held
+      ? `the open-loop orders held at ${held.ratePerSecond}/s for ${(held.windowMs / 1000).toFixed(0)} s`
+      : `the lifecycle run (${life.load.completed} orders created at c=${life.concurrency}, a burst)`,
+    ...(await timerAccuracy(target.client, timerRows, life.deliveryDelayMs, plan.timerSample)),
+  };
 
   let openOrders;
   let recovery;
@@ -296,7 +350,9 @@ async function bench(options: Options, resources: Resources, progress: Progress)
       notes,
     },
     create,
+    backlogCheck,
     lifecycle,
+    openLoop,
     timers,
     footprint: {
       idleRssBytes: Object.fromEntries(idle.readings.map((r) => [r.name, r.rssBytes])),

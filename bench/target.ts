@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { createDb, type Db } from '../src/db/knex';
 import { startStack } from '../test/e2e/stack';
 
-/** The orders worker as the bench controls it: a crash, a start with other settings. */
+/** A service as the bench controls it (the orders worker, the API): a crash, a start with other settings. */
 export interface WorkerControl {
   kill(): Promise<void>;
   /** Resolves with the milliseconds until the worker said it was started. */
@@ -24,6 +24,8 @@ export interface BenchTarget {
   db: Db;
   /** Only when the bench started the stack. */
   ordersWorker?: WorkerControl;
+  /** The API process, restarted with other settings (only when the bench started the stack). */
+  api?: WorkerControl;
   /** Where the stack's processes log (embedded only). */
   logDir?: string;
   stop(): Promise<void>;
@@ -52,6 +54,7 @@ export async function startEmbeddedTarget({ deliveryDelaySeconds, serviceEnv }: 
     client: stack.client,
     db: stack.db,
     ordersWorker: stack.ordersWorker,
+    api: stack.api,
     logDir: stack.logDir,
     stop: () => stack.stop(),
   };
