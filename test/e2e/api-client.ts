@@ -1,5 +1,5 @@
 // The API as its clients meet it: HTTP to the API process, answers checked against the documented schemas.
-import { orderSchema } from '../../src/api/schemas/responses';
+import { cancelAnswerSchema, cancelRefusedSchema, orderSchema } from '../../src/api/schemas/responses';
 import type { OrderView } from '../../src/domain';
 
 export interface HttpAnswer {
@@ -31,7 +31,12 @@ export interface RetriedCreate {
   failedAttempts: number;
 }
 
-export type CancelAnswer = { status: number; order: OrderView | undefined };
+/** A cancel's answer: its HTTP status, `cancellation.status`, and the order as the API showed it. */
+export interface CancelAnswer {
+  status: number;
+  cancellation: 'accepted' | 'rejected' | 'pending';
+  order: OrderView;
+}
 
 export class UnexpectedAnswerError extends Error {
   override name = 'UnexpectedAnswerError';
@@ -114,13 +119,18 @@ export class ApiClient {
     return orderSchema.parse(JSON.parse(answer.text));
   }
 
+  /** POST /orders/:id/cancel; anything but 200, 202 or 409 with a cancellation throws. */
   async cancel(id: string, reason?: string): Promise<CancelAnswer> {
     const answer = await this.postJson(`/orders/${id}/cancel`, reason === undefined ? {} : { reason });
-    const order =
-      answer.status === 200 || answer.status === 202 ? orderSchema.parse(JSON.parse(answer.text)) : undefined;
-    if (order === undefined && answer.status !== 409)
-      throw new UnexpectedAnswerError(`POST /orders/${id}/cancel`, answer);
-    return { status: answer.status, order };
+    if (answer.status === 200 || answer.status === 202) {
+      const { cancellation, ...order } = cancelAnswerSchema.parse(JSON.parse(answer.text));
+      return { status: answer.status, cancellation: cancellation.status, order };
+    }
+    if (answer.status === 409) {
+      const { cancellation, order } = cancelRefusedSchema.parse(JSON.parse(answer.text));
+      return { status: answer.status, cancellation: cancellation.status, order };
+    }
+    throw new UnexpectedAnswerError(`POST /orders/${id}/cancel`, answer);
   }
 
   async status(path: '/healthz' | '/readyz'): Promise<number> {

@@ -110,7 +110,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
         ...extra,
       },
     );
-  const ordersWorker = service('orders-worker', 'src/workers/orders/main.ts', 'worker started', {
+  // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
+  const ordersWorker = service('orders-worker', 'test/e2e/orders-worker.ts', 'worker started', {
     WORKFLOW_BUNDLE_PATH: bundlePath,
     ...envs.ordersWorker,
   });
