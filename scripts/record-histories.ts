@@ -25,6 +25,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createOrdersWorker } from '../src/workers/orders/worker';
 import { createPaymentsWorker } from '../src/workers/payments/worker';
+import { holdingDeliveries, type DeliveryHold } from '../test/support/delivery-holds';
 import { eventually } from '../test/support/poll';
 import { freePort } from '../src/tools/net';
 
@@ -36,24 +37,13 @@ interface Scenario {
   name: string;
   paymentToken: string;
   deliveryDelaySeconds: number;
-  /** Hold the delivery's write open once committed (see holdDelivery). */
+  /** Hold the delivery's write open once committed (test/support/delivery-holds.ts). */
   hold?: boolean;
-  drive(handle: Handle, held?: ReturnType<typeof holdDelivery>): Promise<void>;
+  drive(handle: Handle, held?: DeliveryHold): Promise<void>;
 }
 
 const waitForState = (handle: Handle, state: string) =>
   eventually(`state ${state}`, async () => ((await handle.query(statusQuery)).state === state ? true : undefined));
-
-/** Lets the delivery of an order commit and then waits, so a cancel can arrive before its workflow task completes. */
-const deliveryHolds = new Map<string, { written: () => void; release: Promise<void> }>();
-
-function holdDelivery(orderId: string) {
-  let written!: () => void;
-  let release!: () => void;
-  const isWritten = new Promise<void>((resolve) => (written = resolve));
-  deliveryHolds.set(orderId, { written, release: new Promise<void>((resolve) => (release = resolve)) });
-  return { isWritten, release };
-}
 
 const scenarios: Scenario[] = [
   { name: 'delivered', paymentToken: 'tok_approve', deliveryDelaySeconds: 1, drive: async () => {} },
@@ -175,20 +165,7 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const orderActivities = createOrderActivities({ db });
-  const activities = {
-    ...orderActivities,
-    recordTransition: async (record: Parameters<typeof orderActivities.recordTransition>[0]) => {
-      const answer = await orderActivities.recordTransition(record);
-      const hold = record.to === 'delivered' ? deliveryHolds.get(record.orderId) : undefined;
-      if (hold) {
-        deliveryHolds.delete(record.orderId);
-        hold.written();
-        await hold.release;
-      }
-      return answer;
-    },
-  };
+  const deliveries = holdingDeliveries(createOrderActivities({ db }));
   const start = (input: OrderWorkflowInput): Promise<Handle> =>
     client.workflow.start('orderWorkflow', {
       taskQueue: ORDERS_TASK_QUEUE,
@@ -221,13 +198,13 @@ async function main(): Promise<void> {
       connection: nativeConnection,
       namespace: 'default',
       db,
-      activities,
+      activities: deliveries.activities,
     });
     await paymentsWorker.runUntil(
       ordersWorker.runUntil(async () => {
         for (const scenario of scenarios) {
           const id = randomUUID();
-          const held = scenario.hold ? holdDelivery(id) : undefined;
+          const held = scenario.hold ? deliveries.hold(id) : undefined;
           const handle = await start(newOrder(id, scenario.paymentToken, scenario.deliveryDelaySeconds));
           await scenario.drive(handle, held);
           await save(outDir, scenario.name, handle);

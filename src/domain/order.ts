@@ -48,21 +48,6 @@ export function assertTransition(from: OrderState, to: OrderState): void {
   if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
 }
 
-/** What a cancel request does in each state (SPEC §1). */
-export type CancelOutcome = 'after_payment' | 'refund_then_cancel' | 'rejected';
-
-export function cancelOutcome(state: OrderState): CancelOutcome {
-  switch (state) {
-    case 'created':
-      return 'after_payment';
-    case 'confirmed':
-      return 'refund_then_cancel';
-    case 'delivered':
-    case 'cancelled':
-      return 'rejected';
-  }
-}
-
 export interface OrderItem {
   sku: string;
   quantity: number;

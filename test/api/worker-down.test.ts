@@ -7,7 +7,8 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
 import { cancelRefusedSchema, orderStatusSchema } from '../../src/api/schemas/responses';
-import { isFinal, orderWorkflowId, type OrderActivities, type OrderView } from '../../src/domain';
+import { isFinal, orderWorkflowId, type OrderView } from '../../src/domain';
+import { holdingDeliveries } from '../support/delivery-holds';
 import { eventually } from '../support/poll';
 import { asCancelAnswer, asOrder, orderRequest, silentLogger, startApiStack, type ApiStack } from './harness';
 
@@ -89,24 +90,11 @@ describe('with the orders worker down', () => {
 });
 
 describe('once an orders worker is back', () => {
-  // Holds an order's delivery once it is committed, to let a cancel race it.
-  const holds = new Map<string, { written: () => void; release: Promise<void> }>();
+  let deliveries: ReturnType<typeof holdingDeliveries> | undefined;
   let releaseUpdate = () => {};
 
   beforeAll(async () => {
-    await stack.startOrdersWorker((activities: OrderActivities) => ({
-      ...activities,
-      recordTransition: async (record) => {
-        const answer = await activities.recordTransition(record);
-        const hold = record.to === 'delivered' ? holds.get(record.orderId) : undefined;
-        if (hold) {
-          holds.delete(record.orderId);
-          hold.written();
-          await hold.release;
-        }
-        return answer;
-      },
-    }));
+    await stack.startOrdersWorker((activities) => (deliveries = holdingDeliveries(activities)).activities);
   });
 
   it('ends every order the API accepted in a final state, and decides the pending cancel', async () => {
@@ -145,10 +133,9 @@ describe('once an orders worker is back', () => {
       config: { deliveryDelaySeconds: 1, cancelDecisionTimeoutMs: 2_000 },
     });
     const { body } = await create(racing, orderRequest({ paymentToken: 'tok_approve' }));
-    let written!: () => void;
-    const isWritten = new Promise<void>((resolve) => (written = resolve));
-    holds.set(body.id, { written, release: new Promise<void>((resolve) => (releaseUpdate = resolve)) });
-    await isWritten;
+    const held = deliveries!.hold(body.id);
+    releaseUpdate = held.release;
+    await held.isWritten;
     const response = await request(racing).post(`/orders/${body.id}/cancel`);
     expect([409, 202]).toContain(response.status);
     const final = await stack.waitForState(app, body.id, 'delivered');
