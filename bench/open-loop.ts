@@ -1,6 +1,7 @@
 // Sustained rate, open loop: arrivals sent on a fixed schedule whatever the answers (a fixed count over a fixed
-// window), and the highest rate the stack holds: every arrival accepted, the backlog (accepted, not final) not
-// growing through the window, and lateness (final − scheduled arrival − the designed delay) p99 within a bound.
+// window), and the highest rate the stack holds: every arrival accepted, the backlog (accepted, not final) within
+// what the allowed lateness implies and not growing through the window, and lateness (final − scheduled arrival −
+// the designed delay) p99 within a bound.
 // Rates are searched in short windows (step up, then bisect), then the best is held for the full window.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationError } from './load';
@@ -59,6 +60,8 @@ export interface OpenLoopStepResult {
   backlog: { atMs: number; open: number }[];
   /** Least-squares slope of the backlog over the window's second half, per second. */
   backlogGrowthPerSecond: number;
+  /** The second half's mean backlog may not pass rate × (designed delay + allowed lateness) + 5. */
+  backlogBound: number;
   /** Final − scheduled − designed delay; an arrival not final when the step was judged counts with its age. */
   latenessMs: Distribution;
   /** The sending stopped early because the backlog was already past any bound. */
@@ -170,10 +173,19 @@ async function runStep(
   const secondHalf = backlog.filter((p) => p.atMs >= windowMs / 2);
   const backlogGrowthPerSecond = slopePerSecond(secondHalf);
 
+  // Little's law: arrivals that each stay their delay and at most the allowed lateness leave at most this many open.
+  const backlogBound = Math.ceil((ratePerSecond * (subject.designedDelayMs + plan.maxLatenessMs)) / 1000) + 5;
+  const secondHalfMean = secondHalf.reduce((sum, p) => sum + p.open, 0) / Math.max(1, secondHalf.length);
+
   const reasons: string[] = [];
   if (failed > 0) reasons.push(`${failed} not accepted`);
   if (abandoned) reasons.push(`backlog past ${abandonAt}, sending stopped`);
-  if (backlogGrowthPerSecond > plan.maxGrowthShare * ratePerSecond) {
+  if (secondHalfMean > backlogBound) reasons.push(`backlog ${secondHalfMean.toFixed(0)} > ${backlogBound}`);
+  // A slope of a few one-second samples of small counts is noise: judged on ten or more, and on more than ±1 order.
+  if (
+    secondHalf.length >= 10 &&
+    backlogGrowthPerSecond > Math.max(plan.maxGrowthShare * ratePerSecond, 1 / (windowMs / 2000))
+  ) {
     reasons.push(`backlog growing ${backlogGrowthPerSecond.toFixed(1)}/s`);
   }
   if (!(latenessMs.p99 <= plan.maxLatenessMs)) reasons.push(`lateness p99 ${latenessMs.p99.toFixed(0)} ms`);
@@ -204,6 +216,7 @@ async function runStep(
     sendLagMs: distribution(sendLagMs),
     backlog,
     backlogGrowthPerSecond,
+    backlogBound,
     latenessMs,
     abandoned,
     held: reasons.length === 0,

@@ -428,7 +428,8 @@ function renderOpenLoop({ orders, baseline }: OpenLoopFigures): string[] {
       ],
       [...orders.steps.map((s) => stepRow('orders', s)), ...baseline.steps.map((s) => stepRow('one-activity', s))],
     ),
-    `lateness = final − scheduled arrival − designed delay (orders: delivered, delay ${secs(orders.designedDelayMs, 0)} s; baseline: completed, no delay); growth: backlog slope over the window's second half`,
+    `lateness = final − scheduled arrival − designed delay (orders: delivered, delay ${secs(orders.designedDelayMs, 0)} s; baseline: completed, no delay);`,
+    "backlog: sent, not final; its mean over the window's second half ≤ rate × (delay + 1 s) + 5, and its slope there (growth) ≤ 5% of the rate",
   ];
 }
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config';
 import { measureBacklogCheck } from './backlog-check';
 import {
   BaselineWorker,
@@ -293,8 +294,11 @@ async function bench(options: Options, resources: Resources, progress: Progress)
 
   const api = target.api;
   const configuredMaxBacklog = serviceEnv.ORDERS_MAX_BACKLOG;
+  // A product of before the backlog check (an A/B against an older commit) has no such setting.
+  const hasBacklogCheck = 'ORDERS_MAX_BACKLOG' in loadConfig({});
+  if (!hasBacklogCheck) notes.push('this product has no ORDERS_MAX_BACKLOG: the backlog check is not measured');
   let backlogCheck;
-  if (api && configuredMaxBacklog !== '0') {
+  if (api && hasBacklogCheck && configuredMaxBacklog !== '0') {
     backlogCheck = await measureBacklogCheck(
       { ...target, api },
       run.runId,
