@@ -240,7 +240,7 @@ function roundRate(rate: number): number {
 /**
  * Searches from `hintPerSecond` (a closed-loop throughput of the same stack): up by 1.3× while held, down by 0.6×
  * while not, then bisects between the best held and the lowest not held; then holds the best for the hold window,
- * stepping down by 0.85× if it does not hold. Every step fits in the budget or is not begun.
+ * stepping down by 0.8× while it does not hold. Every step fits in the budget or is not begun.
  */
 export async function measureSustainedRate(
   subject: OpenLoopSubject,
@@ -297,7 +297,7 @@ export async function measureSustainedRate(
       sustainedPerSecond = holdRate;
       break;
     }
-    const lower = roundRate(holdRate * 0.85);
+    const lower = roundRate(holdRate * 0.8);
     if (lower === holdRate || result.drainMs === undefined) break;
     holdRate = lower;
   }

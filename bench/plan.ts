@@ -72,7 +72,7 @@ export const quickPlan: BenchPlan = {
   createDrainTimeoutMs: 20_000,
   lifecycle: { concurrency: 16, orders: 240, loadMs: 6_000, drainTimeoutMs: 30_000 },
   openLoop: {
-    orders: openLoop({ searchWindowMs: 5_000, holdWindowMs: 15_000, budgetMs: 75_000 }),
+    orders: openLoop({ searchWindowMs: 5_000, holdWindowMs: 15_000, budgetMs: 90_000 }),
     baseline: openLoop({ searchWindowMs: 5_000, holdWindowMs: 15_000, budgetMs: 60_000 }),
   },
   backlogCheck: { rounds: 2, orders: 200, concurrency: 64, drainTimeoutMs: 30_000 },
