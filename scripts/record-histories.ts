@@ -15,6 +15,7 @@ import {
   cancelUpdate,
   ORDERS_TASK_QUEUE,
   orderWorkflowId,
+  orderWorkflowType,
   statusQuery,
   type OrderWorkflowInput,
 } from '../src/domain';
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   const deliveries = holdingDeliveries(createOrderActivities({ db }));
   const start = (input: OrderWorkflowInput): Promise<Handle> =>
-    client.workflow.start('orderWorkflow', {
+    client.workflow.start(orderWorkflowType, {
       taskQueue: ORDERS_TASK_QUEUE,
       workflowId: orderWorkflowId(input.order.id),
       args: [input],

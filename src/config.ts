@@ -45,8 +45,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function embeddedDatabaseUrl(port: number): string {
-  return `postgres://postgres:postgres@127.0.0.1:${port}/orders`;
+/** The embedded PostgreSQL's URL (user and password `postgres`, loopback), for the `orders` database or another. */
+export function embeddedDatabaseUrl(port: number, database = 'orders'): string {
+  return `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

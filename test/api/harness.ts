@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { createApp, type AppConfig } from '../../src/api/app';
 import { cancelAnswerSchema, orderSchema } from '../../src/api/schemas/responses';
+import { embeddedDatabaseUrl } from '../../src/config';
 import { createDb, type Db } from '../../src/db/knex';
 import type { OrderActivities, OrderState, OrderView } from '../../src/domain';
 import { createOrderActivities } from '../../src/activities/orders';
@@ -131,7 +132,7 @@ export async function unreachableDependencies(): Promise<Unreachable> {
   const [temporalPort, postgresPort] = await Promise.all([freePort(), freePort()]);
   // No gRPC retries: each call fails at once, and no SDK retry timer (they ignore deadlines) outlives the connection.
   const connection = Connection.lazy({ address: `127.0.0.1:${temporalPort}`, interceptors: [] });
-  const db = createDb({ url: `postgres://postgres:postgres@127.0.0.1:${postgresPort}/orders` });
+  const db = createDb({ url: embeddedDatabaseUrl(postgresPort) });
   return {
     client: new Client({ connection }),
     db,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { embeddedDatabaseUrl } from '../../src/config';
 import { createDatabase } from '../../src/tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
@@ -55,7 +56,7 @@ async function writeWorkflowBundle(path: string): Promise<void> {
   await writeFile(path, code);
 }
 
-const postgresUrl = (port: number, database: string) => `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
+const postgresUrl = embeddedDatabaseUrl;
 
 async function startPostgres(postgres: ManagedService, port: number): Promise<void> {
   await postgres.start();

@@ -7,6 +7,7 @@ import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import {
   ORDERS_TASK_QUEUE,
   orderWorkflowId,
+  orderWorkflowType,
   PAYMENTS_TASK_QUEUE,
   statusQuery,
   type OrderState,
@@ -62,7 +63,7 @@ export async function startWorkflowHarness() {
     },
 
     startOrder(input = newOrderInput()): Promise<OrderHandle> {
-      return env.client.workflow.start('orderWorkflow', {
+      return env.client.workflow.start<typeof orderWorkflow>(orderWorkflowType, {
         taskQueue: ORDERS_TASK_QUEUE,
         workflowId: orderWorkflowId(input.order.id),
         args: [input],
