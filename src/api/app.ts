@@ -4,7 +4,9 @@ import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logging';
+import { createAuthenticator, type AuthOptions } from './auth';
 import { createBacklog } from './backlog';
+import { callerRateLimit } from './rate-limit';
 import { cancelOrderCommand } from './cancel-order';
 import { createOrderCommand } from './create-order';
 import { parseJsonBody } from './json-body';
@@ -26,6 +28,8 @@ export interface AppConfig {
   cancelDecisionTimeoutMs?: number;
   /** Orders that may wait for an orders worker before creates are refused with 429; 0 turns the bound off. */
   maxBacklog?: number;
+  /** Requests per caller per minute before 429. */
+  rateLimitPerMinute?: number;
   readinessTimeoutMs?: number;
 }
 
@@ -34,9 +38,11 @@ export interface AppDeps {
   db: Db;
   config: AppConfig;
   logger: Logger;
+  /** How callers are verified: the identity provider's keys, or the embedded default's. */
+  auth: AuthOptions;
 }
 
-export function createApp({ client, db, config, logger }: AppDeps): Express {
+export function createApp({ client, db, config, logger, auth }: AppDeps): Express {
   const reads = createOrderReads(db);
   const lookup = createOrderLookup({ reads, client });
   const metrics = createMetrics({ reads, logger });
@@ -53,6 +59,13 @@ export function createApp({ client, db, config, logger }: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
+  const authenticator = createAuthenticator(auth);
+  app.use(
+    '/orders',
+    authenticator.identifyCaller,
+    callerRateLimit(config.rateLimitPerMinute ?? 60_000),
+    authenticator.requireCaller,
+  );
   app.use(
     orderRoutes({
       reads,

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config';
 import { createDb } from '../db/knex';
 import { createLogger } from '../logging';
 import { createApp } from './app';
+import { embeddedAuthOptions, loadOrCreateSigningKey } from './auth-keys';
 
 // In-flight requests get this long to finish before their connections are cut.
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -24,11 +25,16 @@ async function main(): Promise<void> {
   const connection = Connection.lazy(config.temporal.connectionOptions);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
+  const auth = config.AUTH_JWKS_URL
+    ? { keys: new URL(config.AUTH_JWKS_URL), issuer: config.AUTH_ISSUER!, audience: config.AUTH_AUDIENCE! }
+    : embeddedAuthOptions(await loadOrCreateSigningKey(config.AUTH_KEY_FILE));
   const app = createApp({
     client,
     db,
     logger,
+    auth,
     config: {
+      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
       deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
       cancelDecisionTimeoutMs: config.CANCEL_DECISION_TIMEOUT_MS,
       maxBacklog: config.ORDERS_MAX_BACKLOG,
