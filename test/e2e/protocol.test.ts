@@ -18,7 +18,7 @@ let api: ApiClient;
 
 beforeAll(async () => {
   stack = await startStack('protocol', { api: { CANCEL_DECISION_TIMEOUT_MS: '1000' } });
-  api = new ApiClient(stack.apiUrl);
+  api = new ApiClient(stack.apiUrl, stack.operatorToken);
 });
 
 afterAll(async () => {
