@@ -216,6 +216,17 @@ export function renderReport(report: BenchReport): string {
           ` → at most ~${fmt((meta.cpus * 1000) / total)} orders/s on ${meta.cpus} cores`,
       );
     }
+    // The baseline's worker runs in the bench process: its CPU is the bench's row of that phase.
+    const baselinePhase = report.footprint.phases.find((p) => p.phase === 'baseline');
+    if (baselinePhase && life.baseline.workflows > 0) {
+      const per = baselinePhase.processes
+        .filter((p) => p.name === 'temporal' || p.name === 'bench')
+        .map((p) => [p.name, (p.cpuSeconds * 1000) / life.baseline.workflows] as const);
+      out.push(
+        `CPU per one-activity baseline workflow (ms): ${per.map(([name, ms]) => `${name === 'bench' ? 'its worker (bench)' : name} ${fmt(ms)}`).join(', ')}; ` +
+          `together ${fmt(per.reduce((sum, [, ms]) => sum + ms, 0))}`,
+      );
+    }
     out.push(
       'delivered/s: first delivery → last; end-to-end/s: all orders over first create → last delivery − delay;',
       `baseline: ${life.baseline.workflows} workflows of one no-op activity each, started at the same concurrency, first start → last completion`,
