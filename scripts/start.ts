@@ -7,6 +7,7 @@ import { createDb, migrateLatest } from '../src/db/knex';
 import {
   LOCAL_TEMPORAL_UI_PORT,
   startLocalDatabase,
+  localCodecEndpoint,
   startLocalTemporal,
   type Stoppable,
 } from '../src/tools/local-stack';
@@ -36,7 +37,10 @@ async function main(): Promise<void> {
 
   if (!process.env.DATABASE_URL)
     servers.push(await startLocalDatabase({ root, port: config.EMBEDDED_PG_PORT, log: say }));
-  if (!process.env.TEMPORAL_ADDRESS) servers.push(await startLocalTemporal({ root, log: say }));
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const uiCodecEndpoint = await localCodecEndpoint(config);
+    servers.push(await startLocalTemporal({ root, log: say, uiCodecEndpoint }));
+  }
 
   const db = createDb({ url: config.DATABASE_URL, poolMax: 1 });
   const applied = await migrateLatest(db).finally(() => db.destroy());

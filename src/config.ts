@@ -39,6 +39,14 @@ const configSchema = z.object({
     .string()
     .min(1)
     .default(join(__dirname, '..', '.data', 'auth', 'signing-key.json')),
+  // Payload encryption keys `id:base64,…` (the first encrypts), else a key file made under .data/ on first use.
+  PAYLOAD_KEYS: z.string().min(1).optional(),
+  PAYLOAD_KEYS_FILE: z
+    .string()
+    .min(1)
+    .default(join(__dirname, '..', '.data', 'payload-keys.json')),
+  // The Web UI's origins (comma-separated), allowed to call the API's codec endpoint from the browser.
+  CODEC_CORS_ORIGIN: z.string().min(1).default('http://localhost:8233,http://127.0.0.1:8233'),
   // Requests per caller (token subject, or address without a token) per minute; far above what a client needs.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),

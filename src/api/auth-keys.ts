@@ -29,7 +29,8 @@ export async function loadOrCreateSigningKey(path: string): Promise<SigningKey> 
     privateJwk: { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALGORITHM },
     publicJwk: { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: 'sig' },
   };
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  // The file alone is private (0600): .data/ itself must stay traversable for the unprivileged postgres user.
+  await mkdir(dirname(path), { recursive: true });
   // `wx`: two processes starting at once keep the first one's key.
   await writeFile(path, JSON.stringify(key), { mode: 0o600, flag: 'wx' }).catch(
     async (error: NodeJS.ErrnoException) => {

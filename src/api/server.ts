@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config';
 import { createDb } from '../db/knex';
 import { createLogger } from '../logging';
+import { configuredPayloadCodec } from '../payload-codec';
 import { createApp } from './app';
 import { embeddedAuthOptions, loadOrCreateSigningKey } from './auth-keys';
 
@@ -23,7 +24,12 @@ async function main(): Promise<void> {
   const logger = createLogger('api', config.LOG_LEVEL);
   // Lazy: the API starts while Temporal is still coming up, and /readyz says so until it answers.
   const connection = Connection.lazy(config.temporal.connectionOptions);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const codec = await configuredPayloadCodec(config);
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: { payloadCodecs: [codec] },
+  });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
   const auth = config.AUTH_JWKS_URL
     ? { keys: new URL(config.AUTH_JWKS_URL), issuer: config.AUTH_ISSUER!, audience: config.AUTH_AUDIENCE! }
@@ -33,6 +39,7 @@ async function main(): Promise<void> {
     db,
     logger,
     auth,
+    codec: { codec, corsOrigin: config.CODEC_CORS_ORIGIN },
     config: {
       rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
       deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
+import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
 import { createDatabase } from '../../src/tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
@@ -97,6 +98,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
   const signingKey = await loadOrCreateSigningKey(keyFile);
   const token = (claims: TokenClaims) => signToken(signingKey, { expiresIn: '24h', ...claims });
   const operatorToken = await token({ subject: 'e2e-operator', role: 'operator' });
+  // Every service encrypts payloads with this key file; the test's own client too, to read the workflows' views.
+  const payloadKeysFile = join(runDir, 'payload-keys.json');
+  const payloadCodec = new EncryptionCodec(await loadOrCreatePayloadKeys(payloadKeysFile));
 
   const temporal = new TemporalDevServer(
     cliPath,
@@ -111,6 +115,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
     TEMPORAL_NAMESPACE: 'default',
     DELIVERY_DELAY_SECONDS: String(DELIVERY_DELAY_SECONDS),
     LOG_LEVEL: 'info',
+    PAYLOAD_KEYS_FILE: payloadKeysFile,
   };
   const service = (serviceName: string, script: string, readyMessage: string, extra: NodeJS.ProcessEnv = {}) =>
     new ManagedService(
@@ -174,7 +179,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
   try {
     await allSettled([startPostgres(postgres, pgPort), temporal.start(), writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
-    client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default' });
+    client = new Client({
+      connection: await Connection.connect({ address: temporal.address }),
+      namespace: 'default',
+      dataConverter: { payloadCodecs: [payloadCodec] },
+    });
     db = createDb({ url: postgresUrl(pgPort, 'orders'), poolMax: 8 });
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await eventually('the API to be ready', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), {
