@@ -2,10 +2,9 @@
 // AES-256-GCM by this codec, with the id of the key in each payload, so keys can rotate. The first key encrypts;
 // every key decrypts. Search attributes are not payloads the codec sees: they stay plain, so lists can filter.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { readOrCreateSecret } from './secret-files';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -77,20 +76,10 @@ export function parsePayloadKeys(value: string): PayloadKey[] {
 
 /** The keys kept in `path` (`[{ "id", "key" }]`, base64), one made there first (mode 0600) when it is missing. */
 export async function loadOrCreatePayloadKeys(path: string): Promise<PayloadKey[]> {
-  try {
-    const stored = JSON.parse(await readFile(path, 'utf8')) as { id: string; key: string }[];
-    return stored.map(({ id, key }) => ({ id, key: Buffer.from(key, 'base64') }));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const made = [{ id: `key-${new Date().toISOString().slice(0, 10)}`, key: randomBytes(32).toString('base64') }];
-  // The file alone is private (0600): .data/ itself must stay traversable for the unprivileged postgres user.
-  await mkdir(dirname(path), { recursive: true });
-  // `wx`: of two processes starting at once, the first one's key is kept.
-  await writeFile(path, JSON.stringify(made), { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-  });
-  return loadOrCreatePayloadKeys(path);
+  const stored = await readOrCreateSecret(path, async () => [
+    { id: `key-${new Date().toISOString().slice(0, 10)}`, key: randomBytes(32).toString('base64') },
+  ]);
+  return stored.map(({ id, key }) => ({ id, key: Buffer.from(key, 'base64') }));
 }
 
 /** The codec as configured: PAYLOAD_KEYS, else the key file (made under .data/ by default). */

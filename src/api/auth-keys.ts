@@ -1,8 +1,7 @@
 // The embedded default's token signing key: an ES256 pair generated once under .data/ (nothing to configure), used by
 // the API to verify tokens and by `npm run token` to sign them. Production verifies against AUTH_JWKS_URL instead.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { readOrCreateSecret } from '../secret-files';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 
 export const EMBEDDED_ISSUER = 'order-system';
@@ -16,28 +15,16 @@ export interface SigningKey {
 }
 
 /** The key in `path`, made there first (mode 0600) when missing. */
-export async function loadOrCreateSigningKey(path: string): Promise<SigningKey> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as SigningKey;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
-  const kid = randomUUID();
-  const key: SigningKey = {
-    kid,
-    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALGORITHM },
-    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: 'sig' },
-  };
-  // The file alone is private (0600): .data/ itself must stay traversable for the unprivileged postgres user.
-  await mkdir(dirname(path), { recursive: true });
-  // `wx`: two processes starting at once keep the first one's key.
-  await writeFile(path, JSON.stringify(key), { mode: 0o600, flag: 'wx' }).catch(
-    async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    },
-  );
-  return JSON.parse(await readFile(path, 'utf8')) as SigningKey;
+export function loadOrCreateSigningKey(path: string): Promise<SigningKey> {
+  return readOrCreateSecret(path, async () => {
+    const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
+    const kid = randomUUID();
+    return {
+      kid,
+      privateJwk: { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALGORITHM },
+      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: 'sig' },
+    };
+  });
 }
 
 export interface TokenClaims {
