@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
 import { measureBacklogCheck } from './backlog-check';
+import { measureSecurityCost } from './security-cost';
 import {
   BaselineWorker,
   bundleBaselineWorkflows,
@@ -314,6 +315,8 @@ async function bench(options: Options, resources: Resources, progress: Progress)
   }
 
   const { lifecycle, life } = await lifecycleFigures(run);
+  const sampleOrder = life.rows.find((row) => row.deliveredAt !== undefined)?.id;
+  const security = sampleOrder ? await measureSecurityCost(target.client, sampleOrder) : undefined;
   const openLoop = await openLoopFigures(run, lifecycle);
   const held = heldStep(openLoop.orders);
   const timerRows = held ? await deliveryRows(target.db, openLoopCustomer(held.stepLabel, run.runId)) : life.rows;
@@ -360,6 +363,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
     create,
     backlogCheck,
     lifecycle,
+    security,
     openLoop,
     timers,
     footprint: {

@@ -14,17 +14,20 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
+/** A new ES256 key pair. */
+export async function createSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
+  const kid = randomUUID();
+  return {
+    kid,
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALGORITHM },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: 'sig' },
+  };
+}
+
 /** The key in `path`, made there first (mode 0600) when missing. */
 export function loadOrCreateSigningKey(path: string): Promise<SigningKey> {
-  return readOrCreateSecret(path, async () => {
-    const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
-    const kid = randomUUID();
-    return {
-      kid,
-      privateJwk: { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALGORITHM },
-      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: 'sig' },
-    };
-  });
+  return readOrCreateSecret(path, createSigningKey);
 }
 
 export interface TokenClaims {
