@@ -35,6 +35,9 @@ COPY src ./src
 COPY scripts ./scripts
 COPY --from=workflow-bundle /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # Files stay root-owned and read-only to the process; tsx keeps its cache under /tmp.
+# Where the embedded default keeps the API's signing key and the payload keys (volumes in docker-compose).
+RUN mkdir -p /var/lib/order-system/auth /var/lib/order-system/keys \
+ && chown node:node /var/lib/order-system/auth /var/lib/order-system/keys
 USER node
 EXPOSE 3000
 CMD ["tsx", "src/api/server.ts"]

@@ -54,7 +54,7 @@ export async function measureBacklogCheck(
       count: plan.orders,
       maxMs: 60_000,
       operation: async (i) => {
-        await createOrderViaApi(target.apiUrl, orderBody(customerId, i));
+        await createOrderViaApi(target.endpoint, orderBody(customerId, i));
       },
       onProgress: (done) => progress.update(`${label}: ${done}/${plan.orders} orders`),
     });

@@ -35,7 +35,7 @@ export async function measureCreate(
       count: orders,
       maxMs,
       operation: async (index) => {
-        await createOrderViaApi(target.apiUrl, orderBody(customerId, index));
+        await createOrderViaApi(target.endpoint, orderBody(customerId, index));
       },
       onProgress: (done) => progress.update(`${label}: ${done}/${orders} orders`),
     });

@@ -92,7 +92,7 @@ export async function measureLifecycle(
     count: orders,
     maxMs: loadMs,
     operation: async (index) => {
-      await createOrderViaApi(target.apiUrl, orderBody(customerId, index));
+      await createOrderViaApi(target.endpoint, orderBody(customerId, index));
       accepted++;
     },
   });

@@ -74,7 +74,12 @@ export interface HttpAnswer {
   body: string;
 }
 
-export function postJson(url: string, value: unknown, timeoutMs = 30_000): Promise<HttpAnswer> {
+export function postJson(
+  url: string,
+  value: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<HttpAnswer> {
   const payload = JSON.stringify(value);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -83,7 +88,7 @@ export function postJson(url: string, value: unknown, timeoutMs = 30_000): Promi
         method: 'POST',
         agent,
         timeout: timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       },
       (res) => {
         let body = '';

@@ -32,8 +32,14 @@ export function orderBody(customerId: string, index: number): CreateOrderRequest
 }
 
 /** POST /orders; the new order's id. Anything but 201 is a failure of its own kind (`HTTP 503`). */
-export async function createOrderViaApi(apiUrl: string, body: CreateOrderRequest): Promise<string> {
-  const answer = await postJson(`${apiUrl}/orders`, body);
+/** Where the API is and the operator token the bench calls it with. */
+export interface ApiEndpoint {
+  url: string;
+  token: string;
+}
+
+export async function createOrderViaApi(api: ApiEndpoint, body: CreateOrderRequest): Promise<string> {
+  const answer = await postJson(`${api.url}/orders`, body, { authorization: `Bearer ${api.token}` });
   if (answer.status !== 201) throw new OperationError(`HTTP ${answer.status}`);
   return (JSON.parse(answer.body) as { id: string }).id;
 }
@@ -165,14 +171,14 @@ export function openLoopCustomer(stepLabel: string, runId: string): string {
 }
 
 /** Orders through the API as open-loop arrivals, each step's of a customer of its own. */
-export function orderArrivals(apiUrl: string, db: Db, runId: string, deliveryDelayMs: number): OpenLoopSubject {
+export function orderArrivals(api: ApiEndpoint, db: Db, runId: string, deliveryDelayMs: number): OpenLoopSubject {
   return {
     name: 'orders',
     designedDelayMs: deliveryDelayMs,
     step: (label) => {
       const customerId = openLoopCustomer(label, runId);
       return {
-        send: (index) => createOrderViaApi(apiUrl, orderBody(customerId, index)),
+        send: (index) => createOrderViaApi(api, orderBody(customerId, index)),
         finalCount: async () => finalCount(await stateCounts(db, customerId)),
         finalTimes: () => finalTimes(db, customerId),
       };

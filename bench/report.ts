@@ -1,4 +1,5 @@
 // The bench's figures: one object (written as JSON under bench/results/) and the aligned tables printed on stdout.
+import type { SecurityCost } from './security-cost';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -74,6 +75,8 @@ export interface BenchReport {
   /** Creates with ORDERS_MAX_BACKLOG as configured and off, alternating (the bench's own stack only). */
   backlogCheck?: BacklogCheckRound[];
   lifecycle?: LifecycleFigures;
+  /** What the token check and the payload codec cost per order (in-process, the product's own code). */
+  security?: SecurityCost;
   openLoop?: OpenLoopFigures;
   /** `source`: which orders the lateness is of. */
   timers?: TimerAccuracy & { source?: string };
@@ -271,6 +274,7 @@ export function renderReport(report: BenchReport): string {
   if (openLoop) out.push('', ...renderOpenLoop(openLoop));
   const backlogCheck = report.backlogCheck;
   if (backlogCheck && backlogCheck.length > 0) out.push('', ...renderBacklogCheck(backlogCheck));
+  if (report.security) out.push('', ...renderSecurity(report.security, report.lifecycle));
 
   const { footprint } = report;
   const phaseNames = footprint.phases.map((p) => p.phase);
@@ -441,6 +445,31 @@ function renderOpenLoop({ orders, baseline }: OpenLoopFigures): string[] {
     ),
     `lateness = final − scheduled arrival − designed delay (orders: delivered, delay ${secs(orders.designedDelayMs, 0)} s; baseline: completed, no delay);`,
     "backlog: sent, not final; its mean over the window's second half ≤ rate × (delay + 1 s) + 5, and its slope there (growth) ≤ 5% of the rate",
+  ];
+}
+
+function renderSecurity(cost: SecurityCost, lifecycle: LifecycleFigures | undefined): string[] {
+  const total = lifecycle
+    ? Object.entries(lifecycle.cpuMsPerOrder)
+        .filter(([name]) => name !== 'bench')
+        .reduce((sum, [, ms]) => sum + ms, 0)
+    : undefined;
+  return [
+    'SECURITY COST — token check and payload codec, CPU measured in-process with the product code',
+    table(
+      ['figure', 'value'],
+      [
+        ['token verification (every API request), µs', fmt(cost.tokenVerifyUs, 0)],
+        [
+          'payload encrypt / decrypt, µs each',
+          `${fmt(cost.encodeUsPerPayload, 0)} / ${fmt(cost.decodeUsPerPayload, 0)}`,
+        ],
+        ["payloads in a delivered order's history", cost.payloadsPerOrder],
+        ['added per order (1 token check, each payload once each way), ms', fmt(cost.msPerOrder, 2)],
+        ['CPU per order across the stack, both on (lifecycle), ms', fmt(total, 0)],
+        ['share of it', total ? `${((100 * cost.msPerOrder) / total).toFixed(1)} %` : '—'],
+      ],
+    ),
   ];
 }
 

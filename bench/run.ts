@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
 import { measureBacklogCheck } from './backlog-check';
+import { measureSecurityCost } from './security-cost';
 import {
   BaselineWorker,
   bundleBaselineWorkflows,
@@ -39,10 +40,11 @@ import { distribution, perSecond } from './stats';
 import { connectExternalTarget, startEmbeddedTarget, type BenchTarget, type ExternalAddresses } from './target';
 import { deliveryRows, timerAccuracy } from './timers';
 
-const USAGE = `usage: npm run bench [-- --quick] [--api URL --temporal HOST:PORT --database URL [--namespace NS]] [--env KEY=VALUE ...]
+const USAGE = `usage: npm run bench [-- --quick] [--api URL --token JWT --temporal HOST:PORT --database URL [--namespace NS]] [--env KEY=VALUE ...]
   --quick          about a minute or two: small counts and short windows (a smoke check)
-  --api, --temporal, --database
-                   drive a stack that is already running instead of starting one (all three together)
+  --api, --token, --temporal, --database
+                   drive a stack that is already running instead of starting one (all four together;
+                   --token: an operator token for that API, e.g. from \`npm run token -- --operator\`)
   --env KEY=VALUE  a product setting for every service of the bench's own stack (repeatable),
                    e.g. --env WORKER_WORKFLOW_CACHE_SIZE=500 --env DB_POOL_MAX=20
   --render FILE    print the tables of a run's JSON again, measuring nothing`;
@@ -61,6 +63,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: 'boolean', default: false },
       api: { type: 'string' },
+      token: { type: 'string' },
       temporal: { type: 'string' },
       database: { type: 'string' },
       namespace: { type: 'string', default: 'default' },
@@ -84,16 +87,18 @@ function parseOptions(argv: string[]): Options {
     serviceEnv[match[1]] = match[2];
   }
   const plan = values.quick ? quickPlan : defaultPlan;
-  const { api, temporal, database } = values;
-  if (api === undefined && temporal === undefined && database === undefined) return { plan, serviceEnv };
-  if (api === undefined || temporal === undefined || database === undefined)
-    throw new UsageError('--api, --temporal and --database go together');
+  const { api, token, temporal, database } = values;
+  const given = [api, token, temporal, database];
+  if (given.every((value) => value === undefined)) return { plan, serviceEnv };
+  if (api === undefined || token === undefined || temporal === undefined || database === undefined)
+    throw new UsageError('--api, --token, --temporal and --database go together');
   if (Object.keys(serviceEnv).length > 0) throw new UsageError("--env applies to the bench's own stack only");
   return {
     plan,
     serviceEnv,
     external: {
       apiUrl: api.replace(/\/$/, ''),
+      apiToken: token,
       temporalAddress: temporal,
       databaseUrl: database,
       namespace: values.namespace,
@@ -235,7 +240,7 @@ async function openLoopFigures(run: Run, lifecycle: LifecycleFigures): Promise<O
   const { plan, runId, target, baseline, sampler, progress } = run;
   const endOrders = await sampler.phase('open loop');
   const orders = await measureSustainedRate(
-    orderArrivals(target.apiUrl, target.db, runId, lifecycle.deliveryDelayMs),
+    orderArrivals(target.endpoint, target.db, runId, lifecycle.deliveryDelayMs),
     plan.openLoop.orders,
     lifecycle.endToEndPerSecond,
     progress,
@@ -310,6 +315,8 @@ async function bench(options: Options, resources: Resources, progress: Progress)
   }
 
   const { lifecycle, life } = await lifecycleFigures(run);
+  const sampleOrder = life.rows.find((row) => row.deliveredAt !== undefined)?.id;
+  const security = sampleOrder ? await measureSecurityCost(target.client, sampleOrder) : undefined;
   const openLoop = await openLoopFigures(run, lifecycle);
   const held = heldStep(openLoop.orders);
   const timerRows = held ? await deliveryRows(target.db, openLoopCustomer(held.stepLabel, run.runId)) : life.rows;
@@ -356,6 +363,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
     create,
     backlogCheck,
     lifecycle,
+    security,
     openLoop,
     timers,
     footprint: {

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createDb, type Db } from '../src/db/knex';
 import { startStack } from '../test/e2e/stack';
+import type { ApiEndpoint } from './orders';
 
 /** A service as the bench controls it (the orders worker, the API): a crash, a start with other settings. */
 export interface WorkerControl {
@@ -16,6 +17,8 @@ export interface WorkerControl {
 export interface BenchTarget {
   kind: 'embedded' | 'external';
   apiUrl: string;
+  /** The API's address with the operator token the bench calls it with. */
+  endpoint: ApiEndpoint;
   temporalAddress: string;
   namespace: string;
   databaseUrl: string;
@@ -48,6 +51,7 @@ export async function startEmbeddedTarget({ deliveryDelaySeconds, serviceEnv }: 
   return {
     kind: 'embedded',
     apiUrl: stack.apiUrl,
+    endpoint: { url: stack.apiUrl, token: stack.operatorToken },
     temporalAddress: stack.temporal.address,
     namespace: 'default',
     databaseUrl: connectionUrl(stack.db.client.config.connection),
@@ -71,6 +75,8 @@ function connectionUrl(connection: Knex.Config['connection']): string {
 
 export interface ExternalAddresses {
   apiUrl: string;
+  /** An operator token for that API (`npm run token -- --operator` there). */
+  apiToken: string;
   temporalAddress: string;
   namespace: string;
   databaseUrl: string;
@@ -82,6 +88,7 @@ export async function connectExternalTarget(addresses: ExternalAddresses): Promi
   return {
     kind: 'external',
     ...addresses,
+    endpoint: { url: addresses.apiUrl, token: addresses.apiToken },
     client: new Client({ connection, namespace: addresses.namespace }),
     db,
     stop: async () => {

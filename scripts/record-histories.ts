@@ -19,6 +19,7 @@ import {
   statusQuery,
   type OrderWorkflowInput,
 } from '../src/domain';
+import { EncryptionCodec, loadOrCreatePayloadKeys } from '../src/payload-codec';
 import { startEmbeddedPostgres } from '../src/tools/postgres';
 import { resolveTemporalCli } from '../src/tools/temporal-cli';
 import { startTemporalDevServer } from '../src/tools/temporal-server';
@@ -31,6 +32,8 @@ import { eventually } from '../test/support/poll';
 import { freePort } from '../src/tools/net';
 
 const outDir = join(__dirname, '..', 'test', 'fixtures', 'histories');
+/** The histories are encrypted as production's are, with this test-only key (the replay tier decrypts with it). */
+const fixtureKeysFile = join(__dirname, '..', 'test', 'fixtures', 'payload-keys.json');
 
 type Handle = WorkflowHandle<(input: OrderWorkflowInput) => Promise<unknown>>;
 
@@ -165,7 +168,8 @@ async function main(): Promise<void> {
   const db = createDb({ url: postgres.url });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const dataConverter = { payloadCodecs: [new EncryptionCodec(await loadOrCreatePayloadKeys(fixtureKeysFile))] };
+  const client = new Client({ connection, dataConverter });
   const deliveries = holdingDeliveries(createOrderActivities({ db }));
   const start = (input: OrderWorkflowInput): Promise<Handle> =>
     client.workflow.start(orderWorkflowType, {
@@ -193,12 +197,14 @@ async function main(): Promise<void> {
       connection: nativeConnection,
       namespace: 'default',
       db,
+      dataConverter,
       gateway: recordingGateway(),
     });
     const ordersWorker = await createOrdersWorker({
       connection: nativeConnection,
       namespace: 'default',
       db,
+      dataConverter,
       activities: deliveries.activities,
     });
     await paymentsWorker.runUntil(

@@ -1,11 +1,13 @@
 // `npm start`: the whole product in one terminal — embedded PostgreSQL and a Temporal dev server unless
 // DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, migrations, both workers and the API. Ctrl-C stops it all.
 import { join } from 'node:path';
+import { signToken, loadOrCreateSigningKey } from '../src/api/auth-keys';
 import { loadConfig } from '../src/config';
 import { createDb, migrateLatest } from '../src/db/knex';
 import {
   LOCAL_TEMPORAL_UI_PORT,
   startLocalDatabase,
+  localCodecEndpoint,
   startLocalTemporal,
   type Stoppable,
 } from '../src/tools/local-stack';
@@ -35,7 +37,10 @@ async function main(): Promise<void> {
 
   if (!process.env.DATABASE_URL)
     servers.push(await startLocalDatabase({ root, port: config.EMBEDDED_PG_PORT, log: say }));
-  if (!process.env.TEMPORAL_ADDRESS) servers.push(await startLocalTemporal({ root, log: say }));
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const uiCodecEndpoint = await localCodecEndpoint(config);
+    servers.push(await startLocalTemporal({ root, log: say, uiCodecEndpoint }));
+  }
 
   const db = createDb({ url: config.DATABASE_URL, poolMax: 1 });
   const applied = await migrateLatest(db).finally(() => db.destroy());
@@ -64,11 +69,16 @@ async function main(): Promise<void> {
   await waitForReady(`${api}/readyz`);
   say(`API          ${api}   (OpenAPI document: ${api}/openapi.json)`);
   say(`Temporal UI  http://localhost:${LOCAL_TEMPORAL_UI_PORT}/namespaces/${config.temporal.namespace}/workflows`);
+  // The API has made its signing key under .data/ by now: a customer's token for the walk-through.
+  const token = config.AUTH_JWKS_URL
+    ? '<a token from your identity provider>'
+    : await signToken(await loadOrCreateSigningKey(config.AUTH_KEY_FILE), { subject: 'c-42', role: 'customer' });
+  say('Tokens:      npm run token -- --customer <id>   or   npm run token -- --operator');
   say('Try it:');
-  say(`  curl -s -X POST ${api}/orders -H 'content-type: application/json' \\`);
-  say(
-    `    -d '{"customerId":"c-42","items":[{"sku":"FUEL-95","quantity":2,"unitPrice":1050}],"paymentToken":"tok_approve"}'`,
-  );
+  say(`  TOKEN=${token}`);
+  say(`  curl -s -X POST ${api}/orders -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
+  say(`    -d '{"items":[{"sku":"FUEL-95","quantity":2,"unitPrice":1050}],"paymentToken":"tok_approve"}'`);
+  say(`  curl -s ${api}/orders -H "authorization: Bearer $TOKEN"`);
   say('Ctrl-C stops everything.');
 }
 

@@ -1,5 +1,6 @@
 // Configuration is read and validated here once; a bad value stops the process with a message naming the variable.
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const DEFAULT_EMBEDDED_PG_PORT = 5433;
@@ -30,6 +31,24 @@ const configSchema = z.object({
   // Orders waiting for an orders worker before POST /orders answers 429 (0: no bound). bench/README.md: the default.
   ORDERS_MAX_BACKLOG: z.coerce.number().int().min(0).default(5_000),
   // How long a cancel waits for the workflow's decision before it is kept as a signal and answered `pending`.
+  // Tokens: an identity provider's JWKS with its issuer and audience; unset, the embedded default's key file.
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  AUTH_KEY_FILE: z
+    .string()
+    .min(1)
+    .default(join(__dirname, '..', '.data', 'auth', 'signing-key.json')),
+  // Payload encryption keys `id:base64,…` (the first encrypts), else a key file made under .data/ on first use.
+  PAYLOAD_KEYS: z.string().min(1).optional(),
+  PAYLOAD_KEYS_FILE: z
+    .string()
+    .min(1)
+    .default(join(__dirname, '..', '.data', 'payload-keys.json')),
+  // The Web UI's origins (comma-separated), allowed to call the API's codec endpoint from the browser.
+  CODEC_CORS_ORIGIN: z.string().min(1).default('http://localhost:8233,http://127.0.0.1:8233'),
+  // Requests per caller (token subject, or address without a token) per minute; far above what a client needs.
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 });
 
@@ -59,6 +78,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = parsed.data;
+  const identityProvider = [config.AUTH_JWKS_URL, config.AUTH_ISSUER, config.AUTH_AUDIENCE];
+  if (identityProvider.some(Boolean) && !identityProvider.every(Boolean)) {
+    throw new ConfigError('invalid configuration: AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE go together');
+  }
   const temporal = loadClientConnectConfig({ overrideEnvVars: present as Record<string, string> });
   return {
     ...config,

@@ -59,7 +59,15 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
       });
     },
 
-    async recordTransition({ orderId, from, to, reason, payment, at }: TransitionRecord): Promise<CommittedDecision> {
+    async recordTransition({
+      orderId,
+      from,
+      to,
+      reason,
+      payment,
+      at,
+      requestedBy,
+    }: TransitionRecord): Promise<CommittedDecision> {
       return db.transaction(async (trx) => {
         const updated = await trx(ORDERS)
           .where({ id: orderId, state: from })
@@ -78,6 +86,7 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
             from_state: from,
             to_state: to,
             reason,
+            requested_by: requestedBy,
             dedupe_key: `transition:${to}`,
             at,
           });
@@ -110,7 +119,14 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
       return { at: row.updated_at.toISOString() };
     },
 
-    async recordCancelRejected({ orderId, requestId, state, reason, at }: CancelRejectionRecord): Promise<RecordedAt> {
+    async recordCancelRejected({
+      orderId,
+      requestId,
+      state,
+      reason,
+      at,
+      requestedBy,
+    }: CancelRejectionRecord): Promise<RecordedAt> {
       const inserted = await db(EVENTS)
         .insert({
           order_id: orderId,
@@ -118,6 +134,7 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
           from_state: state,
           to_state: state,
           reason,
+          requested_by: requestedBy,
           dedupe_key: `cancel_rejected:${requestId}`,
           at,
         })
@@ -160,11 +177,13 @@ async function committedSince(db: Db, orderId: string, from: OrderState, to: Ord
   const fromEvent = db(EVENTS)
     .where({ order_id: orderId, dedupe_key: `transition:${from}` })
     .select('id');
-  const events: { to_state: OrderState; reason: string | null; at: Date }[] = await db(EVENTS)
+  const events: { to_state: OrderState; reason: string | null; requested_by: string | null; at: Date }[] = await db(
+    EVENTS,
+  )
     .where({ order_id: orderId, event: 'transition' })
     .where('id', '>', fromEvent)
     .orderBy('id')
-    .select('to_state', 'reason', 'at');
+    .select('to_state', 'reason', 'requested_by', 'at');
   return {
     state: row.state,
     cancelReason: row.cancel_reason,
@@ -175,6 +194,7 @@ async function committedSince(db: Db, orderId: string, from: OrderState, to: Ord
       state: e.to_state,
       at: e.at.toISOString(),
       reason: e.reason,
+      by: e.requested_by,
     })),
   };
 }

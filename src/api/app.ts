@@ -2,9 +2,12 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logging';
+import { createAuthenticator, type AuthOptions } from './auth';
 import { createBacklog } from './backlog';
+import { callerRateLimit } from './rate-limit';
 import { cancelOrderCommand } from './cancel-order';
 import { createOrderCommand } from './create-order';
 import { parseJsonBody } from './json-body';
@@ -13,6 +16,7 @@ import { createOrderLookup } from './order-lookup';
 import { createOrderReads } from './order-reads';
 import { problemHandler, unknownRoute } from './problem';
 import { requestLogging } from './request-logging';
+import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { orderRoutes } from './routes/orders';
 import { openApiDocument } from './schemas/openapi';
@@ -26,6 +30,8 @@ export interface AppConfig {
   cancelDecisionTimeoutMs?: number;
   /** Orders that may wait for an orders worker before creates are refused with 429; 0 turns the bound off. */
   maxBacklog?: number;
+  /** Requests per caller per minute before 429. */
+  rateLimitPerMinute?: number;
   readinessTimeoutMs?: number;
 }
 
@@ -34,9 +40,13 @@ export interface AppDeps {
   db: Db;
   config: AppConfig;
   logger: Logger;
+  /** How callers are verified: the identity provider's keys, or the embedded default's. */
+  auth: AuthOptions;
+  /** The payload codec the Web UI's codec endpoint serves; no endpoint without it. */
+  codec?: { codec: PayloadCodec; corsOrigin: string };
 }
 
-export function createApp({ client, db, config, logger }: AppDeps): Express {
+export function createApp({ client, db, config, logger, auth, codec }: AppDeps): Express {
   const reads = createOrderReads(db);
   const lookup = createOrderLookup({ reads, client });
   const metrics = createMetrics({ reads, logger });
@@ -44,7 +54,11 @@ export function createApp({ client, db, config, logger }: AppDeps): Express {
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestLogging(logger), helmet(), metrics.recordRequests, parseJsonBody);
+  const authenticator = createAuthenticator(auth);
+  app.use(requestLogging(logger), helmet(), metrics.recordRequests);
+  // Before the 64 kB JSON limit: a history's payloads can be larger.
+  if (codec) app.use(codecRoutes({ ...codec, authenticator }));
+  app.use(parseJsonBody);
 
   app.use(healthRoutes({ db, client, readinessTimeoutMs: config.readinessTimeoutMs ?? 2_000 }));
   app.get('/metrics', async (_req, res) => {
@@ -53,6 +67,12 @@ export function createApp({ client, db, config, logger }: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
+  app.use(
+    '/orders',
+    authenticator.identifyCaller,
+    callerRateLimit(config.rateLimitPerMinute ?? 60_000),
+    authenticator.requireCaller,
+  );
   app.use(
     orderRoutes({
       reads,

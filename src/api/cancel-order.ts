@@ -37,7 +37,10 @@ export function cancelOrderCommand({ client, lookup, decisionTimeoutMs }: Cancel
     return { status: 'closed', order };
   }
 
-  return async function cancelOrder(id: string, request: CancelOrderRequest): Promise<CancelResult> {
+  return async function cancelOrder(
+    id: string,
+    request: CancelOrderRequest & { requestedBy: string },
+  ): Promise<CancelResult> {
     const message: CancelRequest = { ...request, requestId: randomUUID() };
     const handle = client.workflow.getHandle(orderWorkflowId(id));
     try {

@@ -22,6 +22,7 @@ interface EventRow {
   event: HistoryEntry['event'];
   to_state: OrderState;
   reason: string | null;
+  requested_by: string | null;
   at: Date;
 }
 
@@ -59,7 +60,13 @@ function toView(row: OrderRow, events: EventRow[]): OrderView {
     payment: { status: row.payment_status, id: row.payment_id },
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
-    history: events.map((e) => ({ event: e.event, state: e.to_state, at: e.at.toISOString(), reason: e.reason })),
+    history: events.map((e) => ({
+      event: e.event,
+      state: e.to_state,
+      at: e.at.toISOString(),
+      reason: e.reason,
+      by: e.requested_by,
+    })),
   };
 }
 
@@ -72,7 +79,7 @@ export function createOrderReads(db: Db) {
         rows.map((row) => row.id),
       )
       .orderBy('id')
-      .select('order_id', 'event', 'to_state', 'reason', 'at');
+      .select('order_id', 'event', 'to_state', 'reason', 'requested_by', 'at');
     return rows.map((row) =>
       toView(
         row,

@@ -32,6 +32,7 @@ export class HttpProblem extends Error {
 export const notFound = (detail: string) => new HttpProblem(404, detail);
 
 export function sendProblem(res: Response, problem: Problem): void {
+  if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
 }
 

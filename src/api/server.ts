@@ -4,7 +4,9 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config';
 import { createDb } from '../db/knex';
 import { createLogger } from '../logging';
+import { configuredPayloadCodec } from '../payload-codec';
 import { createApp } from './app';
+import { embeddedAuthOptions, loadOrCreateSigningKey } from './auth-keys';
 
 // In-flight requests get this long to finish before their connections are cut.
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -22,13 +24,24 @@ async function main(): Promise<void> {
   const logger = createLogger('api', config.LOG_LEVEL);
   // Lazy: the API starts while Temporal is still coming up, and /readyz says so until it answers.
   const connection = Connection.lazy(config.temporal.connectionOptions);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const codec = await configuredPayloadCodec(config);
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: { payloadCodecs: [codec] },
+  });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
+  const auth = config.AUTH_JWKS_URL
+    ? { keys: new URL(config.AUTH_JWKS_URL), issuer: config.AUTH_ISSUER!, audience: config.AUTH_AUDIENCE! }
+    : embeddedAuthOptions(await loadOrCreateSigningKey(config.AUTH_KEY_FILE));
   const app = createApp({
     client,
     db,
     logger,
+    auth,
+    codec: { codec, corsOrigin: config.CODEC_CORS_ORIGIN },
     config: {
+      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
       deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
       cancelDecisionTimeoutMs: config.CANCEL_DECISION_TIMEOUT_MS,
       maxBacklog: config.ORDERS_MAX_BACKLOG,

@@ -1,6 +1,7 @@
 // Migrations are plain modules listed here, so the same code runs under tsx, jest and a bundled build.
 import type { Knex } from 'knex';
 import * as initial from './migrations/001_initial';
+import * as cancelRequestedBy from './migrations/002_cancel_requested_by';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -9,6 +10,7 @@ interface Migration {
 
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
+  '002_cancel_requested_by': cancelRequestedBy,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -20,6 +20,8 @@ export const customerIdSearchAttribute = defineSearchAttributeKey('CustomerId', 
 export interface CancelRequest {
   reason?: string;
   requestId?: string;
+  /** Who asked: the caller's token subject (absent from the Web UI and the CLI). */
+  requestedBy?: string;
 }
 
 /** The workflow's answer to a cancel: `accepted`, the order's row says cancelled; `rejected`, it says delivered. */
@@ -100,6 +102,8 @@ export interface TransitionRecord {
   reason: string | null;
   payment: PaymentView;
   at: string;
+  /** Who asked for a cancel, when one did. */
+  requestedBy: string | null;
 }
 
 /**
@@ -128,6 +132,7 @@ export interface CancelRejectionRecord {
   state: OrderState;
   reason: string | null;
   at: string;
+  requestedBy: string | null;
 }
 
 /**

@@ -63,9 +63,10 @@ export interface PaymentView {
   id: string | null;
 }
 
+/** `by`: who asked for the cancel behind the entry (a token subject), when someone did. */
 export type HistoryEntry =
-  | { event: 'transition'; state: OrderState; at: string; reason: string | null }
-  | { event: 'cancel_rejected'; state: OrderState; at: string; reason: string | null };
+  | { event: 'transition'; state: OrderState; at: string; reason: string | null; by: string | null }
+  | { event: 'cancel_rejected'; state: OrderState; at: string; reason: string | null; by: string | null };
 
 export interface OrderView {
   id: string;
@@ -101,7 +102,7 @@ export function acceptedOrder(order: {
     payment: { status: 'pending', id: null },
     createdAt,
     updatedAt: createdAt,
-    history: [{ event: 'transition', state: 'created', at: createdAt, reason: null }],
+    history: [{ event: 'transition', state: 'created', at: createdAt, reason: null, by: null }],
   };
 }
 

@@ -1,6 +1,8 @@
 // The embedded default of SPEC §2: PostgreSQL and a Temporal dev server kept under .data/, for `npm start`,
 // `npm run db` and `npm run temporal`.
 import { join } from 'node:path';
+import { loadOrCreateSigningKey, signToken } from '../api/auth-keys';
+import type { Config } from '../config';
 import type { Log } from './exec';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
@@ -36,9 +38,12 @@ export async function startLocalDatabase({
 export async function startLocalTemporal({
   root,
   log,
+  uiCodecEndpoint,
 }: {
   root: string;
   log: Log;
+  /** Where the Web UI decodes payloads (the API's codec endpoint). */
+  uiCodecEndpoint?: string;
 }): Promise<Stoppable & { exited: Promise<number> }> {
   const cli = await resolveTemporalCli({ log });
   if (cli) log(`Temporal CLI: ${cli.path} (${cli.source})`);
@@ -47,10 +52,22 @@ export async function startLocalTemporal({
     port: LOCAL_TEMPORAL_PORT,
     uiPort: LOCAL_TEMPORAL_UI_PORT,
     dbFile: join(root, '.data', 'temporal.db'),
+    uiCodecEndpoint,
     // Its shutdown warnings (pollers losing their connection) would bury the services' own lines.
     logLevel: 'error',
     log,
   });
   log(`Temporal ready at ${server.address}, Web UI ${server.uiUrl} (state in .data/temporal.db)`);
   return server;
+}
+
+/**
+ * The API's codec endpoint for the local Web UI, with an operator token in its path (the UI sends no header of its
+ * own), so the UI on this machine shows payloads decoded; undefined when tokens come from an identity provider.
+ */
+export async function localCodecEndpoint(config: Config): Promise<string | undefined> {
+  if (config.AUTH_JWKS_URL) return undefined;
+  const key = await loadOrCreateSigningKey(config.AUTH_KEY_FILE);
+  const token = await signToken(key, { subject: 'web-ui', role: 'operator', expiresIn: '30d' });
+  return `http://localhost:${config.PORT}/codec/t/${token}`;
 }

@@ -30,6 +30,8 @@ export const DEV_SERVER_TUNING = [
 ];
 
 export interface DevServerOptions {
+  /** The CLI path only: the codec endpoint the Web UI decodes payloads with. */
+  uiCodecEndpoint?: string;
   /** The `temporal` CLI; without it the server comes from `@temporalio/testing` (which downloads the CLI). */
   cliPath?: string;
   ip?: string;
@@ -63,11 +65,19 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   // Otherwise a server already listening there would pass for ours while ours fails to bind.
   if (await canConnect(ip, port)) throw new Error(`${address} is already in use (is another Temporal server running?)`);
   return opts.cliPath
-    ? startCli(opts.cliPath, { ip, port, uiPort, dbFile, logLevel, address, uiUrl }, opts.onOutput)
+    ? startCli(
+        opts.cliPath,
+        { ip, port, uiPort, dbFile, logLevel, address, uiUrl, uiCodecEndpoint: opts.uiCodecEndpoint },
+        opts.onOutput,
+      )
     : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
 }
 
-type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput'>> & { address: string; uiUrl: string };
+type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint'>> & {
+  address: string;
+  uiUrl: string;
+  uiCodecEndpoint?: string;
+};
 
 async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) => void): Promise<DevServerHandle> {
   const searchAttributeArgs = orderSearchAttributes.flatMap(({ name, type }) => [
@@ -88,6 +98,7 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
         o.logLevel,
       ])
       .concat(DEV_SERVER_TUNING)
+      .concat(o.uiCodecEndpoint ? ['--ui-codec-endpoint', o.uiCodecEndpoint] : [])
       .concat(searchAttributeArgs),
     { stdio: onOutput ? ['ignore', 'pipe', 'pipe'] : 'inherit' },
   );

@@ -1,9 +1,11 @@
 // Shared life cycle of a worker process: config, logs, health and metrics port, connections, run until SIGINT/SIGTERM,
 // close everything.
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db/knex';
 import { createLogger, temporalLogger } from '../logging';
+import { configuredPayloadCodec } from '../payload-codec';
 import { freePort } from '../tools/net';
 import { startWorkerHealthServer } from './health-server';
 
@@ -11,6 +13,8 @@ export interface WorkerParts {
   config: Config;
   connection: NativeConnection;
   db: Db;
+  /** Encrypts what the worker sends Temporal and decrypts what it receives (src/payload-codec.ts). */
+  dataConverter: DataConverter;
 }
 
 export interface WorkerProcessOptions {
@@ -51,7 +55,8 @@ export async function runWorkerProcess(
   const connection = await NativeConnection.connect(config.temporal.connectionOptions);
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
   try {
-    worker = await createWorker({ config, connection, db });
+    const dataConverter = { payloadCodecs: [await configuredPayloadCodec(config)] };
+    worker = await createWorker({ config, connection, db, dataConverter });
     logger.info(
       { taskQueue: worker.options.taskQueue, namespace: config.temporal.namespace, healthPort: health.port },
       'worker started',

@@ -66,7 +66,9 @@ const payments = proxyActivities<PaymentActivities>({
 });
 
 type PaymentOutcome =
-  { kind: 'charged'; payment: PaymentView } | { kind: 'invalid' } | { kind: 'cancel_requested'; reason: string };
+  | { kind: 'charged'; payment: PaymentView }
+  | { kind: 'invalid' }
+  | { kind: 'cancel_requested'; reason: string; requestedBy: string | null };
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderView> {
   const { order, deliveryDelaySeconds } = validateInput(input);
@@ -75,7 +77,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   const now = () => new Date(Date.now()).toISOString();
 
   // The cancel the story acts on: the first one that came while the order could still be cancelled.
-  let cancelRequest: { reason: string } | undefined;
+  let cancelRequest: { reason: string; requestedBy: string | null } | undefined;
   // Read through a function: handlers change it between awaits, which type narrowing cannot see.
   const pendingCancel = () => cancelRequest;
   const decisions = new Map<string, Promise<CancelDecision>>();
@@ -92,11 +94,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   }
 
   /** Every cancel, however it came, is answered from the row's final word on the order. */
-  function decideCancel({ reason = cancelReasons.customerRequest, requestId = uuid4() }: CancelRequest) {
+  function decideCancel({ reason = cancelReasons.customerRequest, requestId = uuid4(), requestedBy }: CancelRequest) {
     const known = decisions.get(requestId);
     if (known) return known;
-    if (!isFinal(view.state)) cancelRequest ??= { reason };
-    undecided.set(requestId, { orderId: order.id, requestId, state: view.state, reason, at: now() });
+    const by = requestedBy ?? null;
+    if (!isFinal(view.state)) cancelRequest ??= { reason, requestedBy: by };
+    undecided.set(requestId, { orderId: order.id, requestId, state: view.state, reason, at: now(), requestedBy: by });
     settleCancels();
     const decision = CancellationScope.nonCancellable(async (): Promise<CancelDecision> => {
       await condition(() => isFinal(view.state));
@@ -115,9 +118,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   );
 
   /** Writes a decision and takes the row's answer, which is this decision unless an earlier try committed another. */
-  async function commit(to: OrderState, reason: string | null, payment: PaymentView): Promise<void> {
+  async function commit(
+    to: OrderState,
+    reason: string | null,
+    payment: PaymentView,
+    requestedBy: string | null = null,
+  ): Promise<void> {
     assertTransition(view.state, to);
-    adopt(await store.recordTransition({ orderId: order.id, from: view.state, to, reason, payment, at: now() }));
+    const from = view.state;
+    adopt(await store.recordTransition({ orderId: order.id, from, to, reason, payment, at: now(), requestedBy }));
   }
 
   function adopt(row: CommittedDecision): void {
@@ -154,13 +163,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
         (error: unknown): PaymentOutcome => {
           if (isPaymentInvalid(error)) return { kind: 'invalid' };
           const cancel = pendingCancel();
-          if (isCancellation(error) && cancel) return { kind: 'cancel_requested', reason: cancel.reason };
+          if (isCancellation(error) && cancel) return { kind: 'cancel_requested', ...cancel };
           throw error;
         },
       );
     const cancelled = condition(() => pendingCancel() !== undefined).then((): PaymentOutcome => {
       scope.cancel();
-      return { kind: 'cancel_requested', reason: pendingCancel()!.reason };
+      return { kind: 'cancel_requested', ...pendingCancel()! };
     });
     return Promise.race([charge, cancelled]);
   }
@@ -171,11 +180,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     if (outcome.kind === 'invalid') {
       await commit('cancelled', cancelReasons.paymentInvalid, { status: 'invalid', id: null });
     } else if (outcome.kind === 'cancel_requested') {
-      await commit('cancelled', outcome.reason, view.payment);
+      await commit('cancelled', outcome.reason, view.payment, outcome.requestedBy);
     } else if (outcome.payment.status !== 'confirmed') {
       await commit('cancelled', cancelReasons.paymentDeclined, outcome.payment);
     } else if (cancel) {
-      await commit('cancelled', cancel.reason, outcome.payment);
+      await commit('cancelled', cancel.reason, outcome.payment, cancel.requestedBy);
     } else {
       await commit('confirmed', null, outcome.payment);
     }
@@ -185,7 +194,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   async function deliverOrCancel(): Promise<void> {
     await condition(() => pendingCancel() !== undefined, deliveryDelaySeconds * 1000);
     const cancel = pendingCancel();
-    if (cancel) await commit('cancelled', cancel.reason, view.payment);
+    if (cancel) await commit('cancelled', cancel.reason, view.payment, cancel.requestedBy);
     else await commit('delivered', null, view.payment);
   }
 
@@ -204,7 +213,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       const rejection = rejectedCancels.shift();
       if (!rejection) return;
       const { at } = await store.recordCancelRejected(rejection);
-      view.history.push({ event: 'cancel_rejected', state: rejection.state, at, reason: rejection.reason });
+      const { state, reason, requestedBy: by } = rejection;
+      view.history.push({ event: 'cancel_rejected', state, at, reason, by });
     }
   }
 
@@ -220,12 +230,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
 }
 
 function validateCancelRequest(request?: CancelRequest): void {
-  const { reason, requestId } = request ?? {};
+  const { reason, requestId, requestedBy } = request ?? {};
   if (reason !== undefined && (typeof reason !== 'string' || reason.length < 1 || reason.length > 200)) {
     throw new Error('reason: must be 1–200 characters');
   }
   if (requestId !== undefined && (typeof requestId !== 'string' || requestId.length < 1 || requestId.length > 100)) {
     throw new Error('requestId: must be 1–100 characters');
+  }
+  if (requestedBy !== undefined && (typeof requestedBy !== 'string' || requestedBy.length > 64)) {
+    throw new Error('requestedBy: must be at most 64 characters');
   }
 }
 

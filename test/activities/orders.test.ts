@@ -25,6 +25,7 @@ function confirm(orderId: string): TransitionRecord {
     reason: null,
     payment: { status: 'confirmed', id: 'pay_1' },
     at: new Date().toISOString(),
+    requestedBy: null,
   };
 }
 
@@ -140,6 +141,7 @@ describe('order activities', () => {
       state: 'created' as const,
       reason: 'late',
       at: new Date().toISOString(),
+      requestedBy: 'c-42',
     };
     await activities.recordCancelRejected(rejection);
     await activities.recordCancelRejected(rejection);
@@ -168,6 +170,7 @@ describe('order activities', () => {
       state: 'confirmed' as const,
       reason: null,
       at: first,
+      requestedBy: null,
     };
     expect(await activities.recordCancelRejected(rejection)).toEqual({ at: first });
     expect(await activities.recordCancelRejected({ ...rejection, at: later(first) })).toEqual({ at: first });

@@ -3,9 +3,12 @@ import { createMockGateway } from '../../src/activities/gateway';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import request from 'supertest';
-import { createApp, type AppConfig } from '../../src/api/app';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import { createApp, type AppConfig, type AppDeps } from '../../src/api/app';
+import { embeddedAuthOptions, signToken, type SigningKey, type TokenClaims } from '../../src/api/auth-keys';
 import { cancelAnswerSchema, orderSchema } from '../../src/api/schemas/responses';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { createDb, type Db } from '../../src/db/knex';
@@ -20,6 +23,30 @@ import { createOrdersWorker } from '../../src/workers/orders/worker';
 import { createPaymentsWorker } from '../../src/workers/payments/worker';
 
 export const silentLogger = createLogger('api-test', 'silent');
+
+// The API tier's own token signing key, made at load: tests mint tokens with it and the apps verify against it.
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwk = (key: KeyObject, kid: string) => ({ ...(key.export({ format: 'jwk' }) as JWK), kid, alg: 'ES256' });
+export const testSigningKey: SigningKey = {
+  kid: 'api-tier',
+  privateJwk: jwk(privateKey, 'api-tier'),
+  publicJwk: jwk(publicKey, 'api-tier'),
+};
+export const testAuth = embeddedAuthOptions(testSigningKey);
+export const tokenFor = (claims: TokenClaims) => signToken(testSigningKey, claims);
+const operatorToken = tokenFor({ subject: 'api-tier-operator', role: 'operator' });
+
+/** The app on the tier's key; a request without an Authorization header is an operator's. */
+export function createTestApp(deps: Omit<AppDeps, 'auth'>): Express {
+  const app = createApp({ ...deps, auth: testAuth });
+  const outer = express();
+  outer.use(async (req, _res, next) => {
+    req.headers.authorization ??= `Bearer ${await operatorToken}`;
+    next();
+  });
+  outer.use(app);
+  return outer;
+}
 
 /** A valid create request; `tok_approve` makes the mock gateway confirm every time. */
 export function orderRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -63,8 +90,10 @@ export interface ApiStack {
   env: TestWorkflowEnvironment;
   database: TestDatabase;
   client: Client;
-  /** An app on this stack; orders it creates are delivered `deliveryDelaySeconds` after confirmation. */
+  /** An app on this stack, operator by default; orders it creates are delivered `deliveryDelaySeconds` after confirmation. */
   app(config: AppConfig): Express;
+  /** The same app, with no default caller: every request brings its own token, or none. */
+  bareApp(config: AppConfig): Express;
   /** Starts an orders worker (a stack made without one, or a second one), its order writes optionally wrapped. */
   startOrdersWorker(wrap?: (activities: OrderActivities) => OrderActivities): Promise<void>;
   /** Polls GET /orders/:id until the order is in `state`. */
@@ -102,7 +131,8 @@ export async function startApiStack({ gatewayDelayMs = 0, ordersWorker = true } 
       env,
       database,
       client,
-      app: (config) => createApp({ client, db: database.db, config, logger: silentLogger }),
+      app: (config) => createTestApp({ client, db: database.db, config, logger: silentLogger }),
+      bareApp: (config) => createApp({ client, db: database.db, config, logger: silentLogger, auth: testAuth }),
       startOrdersWorker,
       waitForState: (app, id, state) =>
         eventually(

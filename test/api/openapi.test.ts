@@ -2,9 +2,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
+
 import { responseSchemas } from '../../src/api/schemas/openapi';
-import { asOrder, orderRequest, silentLogger, startApiStack, unreachableDependencies } from './harness';
+import {
+  asOrder,
+  createTestApp,
+  tokenFor,
+  orderRequest,
+  silentLogger,
+  startApiStack,
+  unreachableDependencies,
+} from './harness';
 import type { ApiStack, Unreachable } from './harness';
 
 interface MediaType {
@@ -31,6 +39,11 @@ let temporalDown: Express;
 let everythingDown: Express;
 /** At its backlog bound after one create: the orders this app started count until Temporal's figure is read again. */
 let backlogged: Express;
+/** No default caller: a request without a token is refused. */
+let bare: Express;
+/** One request per caller per minute, already spent by the operator. */
+let limited: Express;
+let customerToken: string;
 let document: OpenApiDocument;
 const orders = { confirmed: '', confirmedForOutage: '', cancelled: '', delivered: '' };
 const conflictKey = randomUUID();
@@ -45,10 +58,14 @@ beforeAll(async () => {
   app = stack.app({ deliveryDelaySeconds: 3600 });
   const quick = stack.app({ deliveryDelaySeconds: 1 });
   const config = { deliveryDelaySeconds: 1, readinessTimeoutMs: 500 };
-  temporalDown = createApp({ client: unreachable.client, db: stack.database.db, logger: silentLogger, config });
-  everythingDown = createApp({ client: unreachable.client, db: unreachable.db, logger: silentLogger, config });
+  temporalDown = createTestApp({ client: unreachable.client, db: stack.database.db, logger: silentLogger, config });
+  everythingDown = createTestApp({ client: unreachable.client, db: unreachable.db, logger: silentLogger, config });
   document = (await request(app).get('/openapi.json').expect(200)).body;
   backlogged = stack.app({ deliveryDelaySeconds: 1, maxBacklog: 1 });
+  bare = stack.bareApp({ deliveryDelaySeconds: 1 });
+  limited = stack.app({ deliveryDelaySeconds: 1, rateLimitPerMinute: 1 });
+  await request(limited).get('/orders').expect(200);
+  customerToken = await tokenFor({ subject: 'c-42', role: 'customer' });
   await request(backlogged).post('/orders').send(orderRequest()).expect(201);
 
   [orders.confirmed, orders.confirmedForOutage, orders.cancelled, orders.delivered] = await Promise.all([
@@ -96,21 +113,46 @@ const exercises: Exercise[] = [
         .send({ padding: 'x'.repeat(70_000) }),
   ],
   ['post', '/orders', 415, () => request(app).post('/orders').set('Content-Type', 'text/plain').send('order')],
+  ['post', '/orders', 401, () => request(bare).post('/orders').send(orderRequest())],
+  [
+    'post',
+    '/orders',
+    403,
+    () =>
+      request(app)
+        .post('/orders')
+        .set('Authorization', `Bearer ${customerToken}`)
+        .send(orderRequest({ customerId: 'someone-else' })),
+  ],
   ['post', '/orders', 429, () => request(backlogged).post('/orders').send(orderRequest())],
   ['post', '/orders', 503, () => request(temporalDown).post('/orders').send(orderRequest())],
   ['get', '/orders', 200, () => request(app).get('/orders?limit=2')],
   ['get', '/orders', 400, () => request(app).get('/orders?limit=0')],
+  ['get', '/orders', 401, () => request(bare).get('/orders')],
+  [
+    'get',
+    '/orders',
+    403,
+    () => request(app).get('/orders?customerId=someone-else').set('Authorization', `Bearer ${customerToken}`),
+  ],
+  ['get', '/orders', 429, () => request(limited).get('/orders')],
   ['get', '/orders', 503, () => request(everythingDown).get('/orders')],
   ['get', '/orders/{id}', 200, () => request(app).get(`/orders/${orders.confirmed}`)],
+  ['get', '/orders/{id}', 401, () => request(bare).get(`/orders/${orders.confirmed}`)],
   ['get', '/orders/{id}', 404, () => request(app).get(`/orders/${randomUUID()}`)],
+  ['get', '/orders/{id}', 429, () => request(limited).get(`/orders/${orders.confirmed}`)],
   ['get', '/orders/{id}', 503, () => request(everythingDown).get(`/orders/${orders.confirmed}`)],
   ['get', '/orders/{id}/status', 200, () => request(app).get(`/orders/${orders.confirmed}/status`)],
+  ['get', '/orders/{id}/status', 401, () => request(bare).get(`/orders/${orders.confirmed}/status`)],
   ['get', '/orders/{id}/status', 404, () => request(app).get('/orders/nope/status')],
+  ['get', '/orders/{id}/status', 429, () => request(limited).get(`/orders/${orders.confirmed}/status`)],
   ['get', '/orders/{id}/status', 503, () => request(everythingDown).get(`/orders/${orders.confirmed}/status`)],
   ['post', '/orders/{id}/cancel', 202, () => request(app).post(`/orders/${orders.confirmed}/cancel`)],
   ['post', '/orders/{id}/cancel', 200, () => request(app).post(`/orders/${orders.cancelled}/cancel`)],
   ['post', '/orders/{id}/cancel', 400, () => request(app).post(`/orders/${orders.cancelled}/cancel`).send({ x: 1 })],
+  ['post', '/orders/{id}/cancel', 401, () => request(bare).post(`/orders/${orders.cancelled}/cancel`)],
   ['post', '/orders/{id}/cancel', 404, () => request(app).post(`/orders/${randomUUID()}/cancel`)],
+  ['post', '/orders/{id}/cancel', 429, () => request(limited).post(`/orders/${orders.cancelled}/cancel`)],
   ['post', '/orders/{id}/cancel', 409, () => request(app).post(`/orders/${orders.delivered}/cancel`)],
   [
     'post',

@@ -1,10 +1,18 @@
 // What operators rely on: readiness that names the failing dependency, and Prometheus metrics.
 import type { Express } from 'express';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
+
 import { readinessSchema } from '../../src/api/schemas/responses';
 import { orderStates } from '../../src/domain';
-import { asOrder, orderRequest, silentLogger, startApiStack, unreachableDependencies, type ApiStack } from './harness';
+import {
+  asOrder,
+  createTestApp,
+  orderRequest,
+  silentLogger,
+  startApiStack,
+  unreachableDependencies,
+  type ApiStack,
+} from './harness';
 
 let stack: ApiStack;
 let app: Express;
@@ -44,7 +52,7 @@ describe('GET /readyz', () => {
   it('answers 503 naming postgres when only Postgres is unreachable', async () => {
     const unreachable = await unreachableDependencies();
     try {
-      const down = createApp({
+      const down = createTestApp({
         client: stack.client,
         db: unreachable.db,
         logger: silentLogger,
@@ -99,7 +107,7 @@ describe('GET /metrics', () => {
   it('still answers while Postgres is down, without the orders gauge', async () => {
     const unreachable = await unreachableDependencies();
     try {
-      const down = createApp({
+      const down = createTestApp({
         client: stack.client,
         db: unreachable.db,
         logger: silentLogger,

@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createOrderActivities } from '../../src/activities/orders';
-import { createApp } from '../../src/api/app';
+
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { newOrderRecord } from '../support/orders';
-import { orderRequest, silentLogger, unreachableDependencies, type Unreachable } from './harness';
+import { createTestApp, orderRequest, silentLogger, unreachableDependencies, type Unreachable } from './harness';
 
 let database: TestDatabase;
 let unreachable: Unreachable;
@@ -16,7 +16,7 @@ let app: Express;
 beforeAll(async () => {
   database = await createTestDatabase();
   unreachable = await unreachableDependencies();
-  app = createApp({
+  app = createTestApp({
     client: unreachable.client,
     db: database.db,
     logger: silentLogger,
@@ -169,7 +169,7 @@ describe('when Temporal is unreachable', () => {
   });
 
   it('answers 503 problem to reads when Postgres is unreachable too', async () => {
-    const down = createApp({
+    const down = createTestApp({
       client: unreachable.client,
       db: unreachable.db,
       logger: silentLogger,
@@ -183,7 +183,7 @@ describe('when Temporal is unreachable', () => {
   });
 
   it('answers 503 on /readyz naming both when Postgres is unreachable too', async () => {
-    const down = createApp({
+    const down = createTestApp({
       client: unreachable.client,
       db: unreachable.db,
       logger: silentLogger,

@@ -5,12 +5,20 @@ import { randomUUID } from 'node:crypto';
 import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createApp } from '../../src/api/app';
+
 import { cancelRefusedSchema, orderStatusSchema } from '../../src/api/schemas/responses';
 import { isFinal, orderWorkflowId, type OrderView } from '../../src/domain';
 import { holdingDeliveries } from '../support/delivery-holds';
 import { eventually } from '../support/poll';
-import { asCancelAnswer, asOrder, orderRequest, silentLogger, startApiStack, type ApiStack } from './harness';
+import {
+  asCancelAnswer,
+  asOrder,
+  createTestApp,
+  orderRequest,
+  silentLogger,
+  startApiStack,
+  type ApiStack,
+} from './harness';
 
 let stack: ApiStack;
 let app: Express;
@@ -126,7 +134,7 @@ describe('once an orders worker is back', () => {
       },
     };
     const client = new Client({ connection: stack.client.connection, interceptors: { workflow: [interceptor] } });
-    const racing = createApp({
+    const racing = createTestApp({
       client,
       db: stack.database.db,
       logger: silentLogger,

@@ -49,15 +49,20 @@ export class UnexpectedAnswerError extends Error {
 }
 
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  /** `token` goes with every request that does not set its own Authorization header. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
 
   async send(
     path: string,
     { method = 'GET', headers = {}, body, timeoutMs = 30_000 }: RawRequest = {},
   ): Promise<HttpAnswer> {
+    const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers,
+      headers: { ...auth, ...headers },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -23,7 +23,7 @@ let api: ApiClient;
 
 beforeAll(async () => {
   stack = await startStack('client-races');
-  api = new ApiClient(stack.apiUrl);
+  api = new ApiClient(stack.apiUrl, stack.operatorToken);
 });
 
 afterAll(async () => {

@@ -26,7 +26,7 @@ let api: ApiClient;
 beforeAll(async () => {
   // A slow gateway keeps orders waiting on payment while others already wait on their delivery timer.
   stack = await startStack('outages', { paymentsWorker: { PAYMENT_GATEWAY_DELAY_MS: '1000' } });
-  api = new ApiClient(stack.apiUrl);
+  api = new ApiClient(stack.apiUrl, stack.operatorToken);
 });
 
 afterAll(async () => {

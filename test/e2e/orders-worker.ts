@@ -21,13 +21,14 @@ function crashingAfter(activities: OrderActivities, state: string, at: number): 
   };
 }
 
-void runWorkerProcess('orders-worker', ({ config, connection, db }) => {
+void runWorkerProcess('orders-worker', ({ config, connection, db, dataConverter }) => {
   const real = createOrderActivities({ db });
   const crashAfter = process.env.E2E_CRASH_AFTER;
   return createOrdersWorker({
     connection,
     namespace: config.temporal.namespace,
     db,
+    dataConverter,
     activities: crashAfter ? crashingAfter(real, crashAfter, Number(process.env.E2E_CRASH_AT ?? 1)) : real,
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     tuning: {

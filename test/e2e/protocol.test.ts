@@ -18,7 +18,7 @@ let api: ApiClient;
 
 beforeAll(async () => {
   stack = await startStack('protocol', { api: { CANCEL_DECISION_TIMEOUT_MS: '1000' } });
-  api = new ApiClient(stack.apiUrl);
+  api = new ApiClient(stack.apiUrl, stack.operatorToken);
 });
 
 afterAll(async () => {
@@ -71,6 +71,17 @@ it('takes 2,000 creates at c=64 while the orders worker is down: each a 201 read
         },
       }),
     );
+    // Temporal holds each order encrypted: its start (input and memo) names no customer, token or item readably.
+    const { history } = await stack.client.workflowService.getWorkflowExecutionHistory({
+      namespace: 'default',
+      execution: { workflowId: `order-${ids[0]}` },
+    });
+    const startEvent = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const stored = [...(startEvent?.input?.payloads ?? []), ...Object.values(startEvent?.memo?.fields ?? {})];
+    expect(stored.length).toBeGreaterThan(1);
+    for (const payload of stored) {
+      expect(Buffer.from(payload.data ?? []).toString('latin1')).not.toMatch(/tok_approve|FUEL-95|e2e-worker-down/);
+    }
     expect(new Set(ids).size).toBe(2_000);
     expect(retriedCreates).toBe(0);
     expect(unreadable).toEqual([]);

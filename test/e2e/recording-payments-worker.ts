@@ -32,11 +32,12 @@ function recording(gateway: PaymentGateway): PaymentGateway {
   };
 }
 
-void runWorkerProcess('payments-worker', ({ config, connection, db }) =>
+void runWorkerProcess('payments-worker', ({ config, connection, db, dataConverter }) =>
   createPaymentsWorker({
     connection,
     namespace: config.temporal.namespace,
     db,
+    dataConverter,
     gateway: recording(createConfiguredMockGateway(config)),
     tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
   }),

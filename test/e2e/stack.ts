@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { embeddedDatabaseUrl } from '../../src/config';
+import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
+import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
 import { createDatabase } from '../../src/tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
@@ -21,6 +23,10 @@ export const DELIVERY_DELAY_SECONDS = 2;
 
 export interface Stack {
   apiUrl: string;
+  /** An operator's token for the API (the stack's own signing key). */
+  operatorToken: string;
+  /** A token the API accepts, for any caller. */
+  token(claims: TokenClaims): Promise<string>;
   /** PostgreSQL's supervisor process: stop() stops the database, start() brings it back on its data directory. */
   postgres: ManagedService;
   temporal: TemporalDevServer;
@@ -44,7 +50,7 @@ export interface Stack {
 /** Config variables of the product that must come from the harness, never from the environment jest runs in. */
 function inheritedEnv(): NodeJS.ProcessEnv {
   const ours =
-    /^(TEMPORAL_|PAYMENT_|WORKER_|DATABASE_URL$|PORT$|DELIVERY_DELAY_SECONDS$|LOG_LEVEL$|WORKFLOW_BUNDLE|DB_POOL)/;
+    /^(TEMPORAL_|PAYMENT_|WORKER_|AUTH_|RATE_LIMIT|ORDERS_MAX|CANCEL_DECISION|DATABASE_URL$|PORT$|DELIVERY_DELAY_SECONDS$|LOG_LEVEL$|WORKFLOW_BUNDLE|DB_POOL)/;
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
@@ -87,6 +93,14 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
   const [pgPort, temporalPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const bundlePath = join(runDir, 'workflow-bundle.js');
+  // The API verifies with this key, as `npm start`'s does with the one under .data/.
+  const keyFile = join(runDir, 'signing-key.json');
+  const signingKey = await loadOrCreateSigningKey(keyFile);
+  const token = (claims: TokenClaims) => signToken(signingKey, { expiresIn: '24h', ...claims });
+  const operatorToken = await token({ subject: 'e2e-operator', role: 'operator' });
+  // Every service encrypts payloads with this key file; the test's own client too, to read the workflows' views.
+  const payloadKeysFile = join(runDir, 'payload-keys.json');
+  const payloadCodec = new EncryptionCodec(await loadOrCreatePayloadKeys(payloadKeysFile));
 
   const temporal = new TemporalDevServer(
     cliPath,
@@ -101,6 +115,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
     TEMPORAL_NAMESPACE: 'default',
     DELIVERY_DELAY_SECONDS: String(DELIVERY_DELAY_SECONDS),
     LOG_LEVEL: 'info',
+    PAYLOAD_KEYS_FILE: payloadKeysFile,
   };
   const service = (serviceName: string, script: string, readyMessage: string, extra: NodeJS.ProcessEnv = {}) =>
     new ManagedService(
@@ -123,7 +138,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
     'worker started',
     envs.paymentsWorker,
   );
-  const api = service('api', 'src/api/server.ts', 'api listening', { PORT: String(apiPort), ...envs.api });
+  const api = service('api', 'src/api/server.ts', 'api listening', {
+    PORT: String(apiPort),
+    AUTH_KEY_FILE: keyFile,
+    ...envs.api,
+  });
   const services = [ordersWorker, paymentsWorker, api];
   const postgres = service('postgres', 'test/e2e/postgres-main.ts', 'postgres ready', {
     E2E_PG_DATA_DIR: pgDataDir,
@@ -160,7 +179,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
   try {
     await allSettled([startPostgres(postgres, pgPort), temporal.start(), writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
-    client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default' });
+    client = new Client({
+      connection: await Connection.connect({ address: temporal.address }),
+      namespace: 'default',
+      dataConverter: { payloadCodecs: [payloadCodec] },
+    });
     db = createDb({ url: postgresUrl(pgPort, 'orders'), poolMax: 8 });
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await eventually('the API to be ready', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), {
@@ -169,6 +192,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
     });
     const stack: Stack = {
       apiUrl,
+      operatorToken,
+      token,
       postgres,
       temporal,
       ordersWorker,

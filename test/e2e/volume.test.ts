@@ -19,7 +19,7 @@ let api: ApiClient;
 
 beforeAll(async () => {
   stack = await startStack('volume', { paymentsWorker: { PAYMENT_APPROVAL_RATE: String(APPROVAL_RATE) } });
-  api = new ApiClient(stack.apiUrl);
+  api = new ApiClient(stack.apiUrl, stack.operatorToken);
 });
 
 afterAll(async () => {

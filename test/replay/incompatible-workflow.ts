@@ -14,5 +14,12 @@ export async function orderWorkflow({ order }: OrderWorkflowInput): Promise<void
     currency: order.currency,
     paymentToken: order.paymentToken,
   });
-  await orders.recordCancelRejected({ orderId: order.id, requestId: 'r', state: 'created', reason: null, at: '' });
+  await orders.recordCancelRejected({
+    orderId: order.id,
+    requestId: 'r',
+    state: 'created',
+    reason: null,
+    at: '',
+    requestedBy: null,
+  });
 }

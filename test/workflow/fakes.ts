@@ -66,7 +66,7 @@ export class FakeOrderStore implements OrderActivities {
       ...this.row!,
       transitions: this.transitions
         .slice(since)
-        .map(({ to, at, reason }) => ({ event: 'transition' as const, state: to, at, reason })),
+        .map(({ to, at, reason, requestedBy: by }) => ({ event: 'transition' as const, state: to, at, reason, by })),
     };
   };
   recordPaymentSettled = async (record: PaymentSettledRecord) => {

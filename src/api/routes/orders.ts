@@ -1,6 +1,7 @@
 // HTTP ⇄ orders: validate, call a command or a read, and map each outcome to its status code on purpose.
 import { Router, type Request, type Response } from 'express';
 import { cancelOrderSchema, createOrderSchema, isPaymentSettled, orderIdSchema, type OrderView } from '../../domain';
+import { callerOf, type Caller } from '../auth';
 import type { CancelOrder } from '../cancel-order';
 import { BacklogFullError, IdempotencyConflictError, OrderNotAcceptedError, type CreateOrder } from '../create-order';
 import { encodeCursor } from '../cursor';
@@ -31,6 +32,21 @@ function presentQuery(req: Request): Record<string, unknown> {
   return Object.fromEntries(Object.entries(req.query).filter(([, value]) => value !== ''));
 }
 
+const forbidden = (detail: string) => new HttpProblem(403, detail, { type: '/problems/forbidden' });
+
+/** A customer's create may leave out its customer id: the token names it. */
+function forCaller(caller: Caller, body: unknown): unknown {
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  return caller.role === 'customer' && isObject && !('customerId' in body)
+    ? { ...body, customerId: caller.subject }
+    : body;
+}
+
+/** The order, when the caller may see it: an operator sees every order, a customer only its own. */
+function visibleTo(caller: Caller, order: OrderView | undefined): OrderView | undefined {
+  return caller.role === 'operator' || order?.customerId === caller.subject ? order : undefined;
+}
+
 const conflict = (detail: string, type: string, extra: Record<string, unknown> = {}) =>
   new HttpProblem(409, detail, { type, ...extra });
 
@@ -48,7 +64,11 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
   router.post('/orders', requireJsonBody(), async (req: Request, res: Response) => {
     const headers = { [IDEMPOTENCY_KEY_HEADER]: req.get(IDEMPOTENCY_KEY_HEADER) };
     const idempotencyKey = parseRequest(idempotencyHeadersSchema, headers, 'headers')[IDEMPOTENCY_KEY_HEADER];
-    const request = parseRequest(createOrderSchema, req.body, 'body');
+    const caller = callerOf(res);
+    const request = parseRequest(createOrderSchema, forCaller(caller, req.body), 'body');
+    if (caller.role === 'customer' && request.customerId !== caller.subject) {
+      throw forbidden('a customer token creates orders only for its own customer id');
+    }
     try {
       const { order, replayed } = await createOrder(request, idempotencyKey);
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -81,19 +101,26 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
 
   router.get('/orders', async (req: Request, res: Response) => {
     const { state, customerId, limit, cursor } = parseRequest(listOrdersQuerySchema, presentQuery(req), 'query');
-    const page = await reads.listOrders({ state, customerId, limit, after: cursor });
+    const caller = callerOf(res);
+    if (caller.role === 'customer' && customerId !== undefined && customerId !== caller.subject) {
+      throw forbidden("a customer token lists only its own customer's orders");
+    }
+    const own = caller.role === 'customer' ? caller.subject : customerId;
+    const page = await reads.listOrders({ state, customerId: own, limit, after: cursor });
     res.json({ items: page.items, nextCursor: page.next && encodeCursor(page.next) });
   });
 
   router.get('/orders/:id', async (req: Request, res: Response) => {
-    const order = await lookup.findOrder(orderIdParam(req));
+    const order = visibleTo(callerOf(res), await lookup.findOrder(orderIdParam(req)));
     if (!order) throw notFound(`no order ${req.params.id}`);
     res.json(order);
   });
 
   router.get('/orders/:id/status', async (req: Request, res: Response) => {
     const id = orderIdParam(req);
-    const state = await lookup.findState(id);
+    const caller = callerOf(res);
+    const state =
+      caller.role === 'operator' ? await lookup.findState(id) : visibleTo(caller, await lookup.findOrder(id))?.state;
     if (!state) throw notFound(`no order ${id}`);
     res.json({ id, state });
   });
@@ -101,7 +128,10 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
   router.post('/orders/:id/cancel', requireJsonBody({ optional: true }), async (req: Request, res: Response) => {
     const id = orderIdParam(req);
     const request = parseRequest(cancelOrderSchema, req.body ?? {}, 'body');
-    const result = await cancelOrder(id, request);
+    const caller = callerOf(res);
+    // Someone else's order is answered as if it did not exist.
+    if (caller.role === 'customer' && !visibleTo(caller, await lookup.findOrder(id))) throw notFound(`no order ${id}`);
+    const result = await cancelOrder(id, { ...request, requestedBy: caller.subject });
     switch (result.status) {
       case 'accepted':
         // 202 while the payment or its refund is still settling; the order will end cancelled either way.

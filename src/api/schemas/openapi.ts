@@ -61,6 +61,18 @@ const problem = (description: string, schema: keyof typeof responseSchemas = 'Pr
   content: { 'application/problem+json': { schema: ref(schema) } },
   ...extra,
 });
+const unauthenticated = problem(
+  'No valid Bearer token (missing, malformed, badly signed, expired or not yet valid)',
+  'Problem',
+  {
+    headers: { 'WWW-Authenticate': { schema: { const: 'Bearer' }, description: 'Bearer' } },
+  },
+);
+const rateLimited = problem('Too many requests from this caller (RATE_LIMIT_PER_MINUTE)', 'Problem', {
+  headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } },
+});
+/** What every /orders operation shares: a Bearer token, and the answers to a caller without one or with too many. */
+const protectedOperation = { security: [{ bearerAuth: [] }] };
 const retryAfter = { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } };
 const orderId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
@@ -82,6 +94,7 @@ export function openApiDocument(): JsonSchema {
     paths: {
       '/orders': {
         post: {
+          ...protectedOperation,
           summary: 'Create an order: 201 once Temporal has persisted its workflow, which then records it',
           parameters: [
             {
@@ -101,6 +114,8 @@ export function openApiDocument(): JsonSchema {
               },
             }),
             '400': problem('Malformed JSON, a body outside the rules, or a bad Idempotency-Key'),
+            '401': unauthenticated,
+            '403': problem("A customer token creating another customer's order"),
             '409': problem('The Idempotency-Key was used with a different body'),
             '413': problem('Body over 64 kB'),
             '415': problem('Body is not JSON'),
@@ -117,40 +132,51 @@ export function openApiDocument(): JsonSchema {
           },
         },
         get: {
-          summary: 'List orders, newest first, with a keyset cursor',
+          ...protectedOperation,
+          summary: "List orders, newest first, with a keyset cursor (a customer token: that customer's only)",
           parameters: queryParameters,
           responses: {
             '200': json('OrderList', 'A page of orders; `nextCursor` is null on the last page'),
             '400': problem('A bad state, customerId, limit or cursor'),
+            '401': unauthenticated,
+            '403': problem('A customer token filtering on another customer'),
+            '429': rateLimited,
             '503': problem('Postgres is not reachable'),
           },
         },
       },
       '/orders/{id}': {
         get: {
+          ...protectedOperation,
           summary: 'One order with its history',
           parameters: [orderId],
           responses: {
             '200': json('Order', 'The order'),
-            '404': problem('No such order (or a malformed id)'),
+            '401': unauthenticated,
+            '404': problem("No such order (or a malformed id, or another customer's)"),
+            '429': rateLimited,
             '503': problem('Postgres or Temporal is not reachable'),
           },
         },
       },
       '/orders/{id}/status': {
         get: {
+          ...protectedOperation,
           summary: "An order's current state",
           parameters: [orderId],
           responses: {
             '200': json('OrderStatus', 'The state'),
-            '404': problem('No such order'),
+            '401': unauthenticated,
+            '404': problem("No such order (or another customer's)"),
+            '429': rateLimited,
             '503': problem('Postgres or Temporal is not reachable'),
           },
         },
       },
       '/orders/{id}/cancel': {
         post: {
-          summary: 'Ask for an order to be cancelled',
+          ...protectedOperation,
+          summary: 'Ask for an order to be cancelled (who asked is recorded with it)',
           parameters: [orderId],
           requestBody: { required: false, content: { 'application/json': { schema: ref('CancelOrderRequest') } } },
           responses: {
@@ -160,7 +186,9 @@ export function openApiDocument(): JsonSchema {
               '`accepted`: it will end cancelled (payment or refund still settling); `pending`: no worker decided in time, the request is kept and its outcome shows in the order history',
             ),
             '400': problem('A body outside the rules'),
-            '404': problem('No such order'),
+            '401': unauthenticated,
+            '404': problem("No such order (or another customer's)"),
+            '429': rateLimited,
             '409': problem(
               '`rejected`: delivered, or its delivery already decided (or its workflow ended)',
               'CancelRefused',
@@ -197,6 +225,7 @@ export function openApiDocument(): JsonSchema {
       },
     },
     components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: { ...components(requestSchemas, 'input'), ...components(responseSchemas, 'output') },
     },
   };

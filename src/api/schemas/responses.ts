@@ -10,6 +10,7 @@ const historyEntrySchema = z.strictObject({
   state: orderState,
   at: timestamp,
   reason: z.string().nullable(),
+  by: z.string().nullable(),
 });
 
 export const orderSchema = z.strictObject({

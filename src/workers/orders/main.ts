@@ -3,11 +3,12 @@ import { createOrdersWorker } from './worker';
 
 void runWorkerProcess(
   'orders-worker',
-  ({ config, connection, db }) =>
+  ({ config, connection, db, dataConverter }) =>
     createOrdersWorker({
       connection,
       namespace: config.temporal.namespace,
       db,
+      dataConverter,
       workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
       tuning: {
         maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,

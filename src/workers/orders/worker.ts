@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createOrderActivities } from '../../activities/orders';
 import type { Db } from '../../db/knex';
@@ -7,6 +8,8 @@ export interface OrdersWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   db: Db;
+  /** The payload codec's converter; none in tests that run without encryption. */
+  dataConverter?: DataConverter;
   /** The order writes; by default the real ones on `db`. */
   activities?: OrderActivities;
   /** A bundle built ahead of time (production); without it the workflow code is bundled at start. */
@@ -21,6 +24,7 @@ export function createOrdersWorker({
   connection,
   namespace,
   db,
+  dataConverter,
   activities = createOrderActivities({ db }),
   workflowBundlePath,
   tuning,
@@ -28,6 +32,7 @@ export function createOrdersWorker({
   return Worker.create({
     connection,
     namespace,
+    dataConverter,
     taskQueue: ORDERS_TASK_QUEUE,
     activities,
     ...(workflowBundlePath

@@ -4,11 +4,12 @@ import { createPaymentsWorker } from './worker';
 
 void runWorkerProcess(
   'payments-worker',
-  ({ config, connection, db }) =>
+  ({ config, connection, db, dataConverter }) =>
     createPaymentsWorker({
       connection,
       namespace: config.temporal.namespace,
       db,
+      dataConverter,
       gateway: createConfiguredMockGateway(config),
       tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
     }),

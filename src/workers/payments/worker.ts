@@ -1,4 +1,5 @@
 import { heartbeat } from '@temporalio/activity';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PaymentGateway } from '../../activities/gateway';
 import { createPaymentActivities } from '../../activities/payments';
@@ -9,6 +10,8 @@ export interface PaymentsWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   db: Db;
+  /** The payload codec's converter; none in tests that run without encryption. */
+  dataConverter?: DataConverter;
   gateway: PaymentGateway;
   tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions'>;
 }
@@ -17,12 +20,14 @@ export function createPaymentsWorker({
   connection,
   namespace,
   db,
+  dataConverter,
   gateway,
   tuning,
 }: PaymentsWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
+    dataConverter,
     taskQueue: PAYMENTS_TASK_QUEUE,
     activities: createPaymentActivities({ db, gateway, heartbeat }),
     ...tuning,

@@ -53,6 +53,11 @@ app.kubernetes.io/part-of: order-system
 
 {{/* The environment of every process: the ConfigMap, then the Secrets and settings a ConfigMap must not hold. */}}
 {{- define "order-system.env" -}}
+- name: PAYLOAD_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "payloadKeys.existingSecret names the Secret holding the payload encryption keys" .Values.payloadKeys.existingSecret }}
+      key: {{ .Values.payloadKeys.secretKey }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:

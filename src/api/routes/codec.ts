@@ -1,0 +1,70 @@
+// The codec endpoint of the Temporal Web UI and CLI (their codec server protocol): POST /codec/decode and
+// /codec/encode with `{ payloads }` in Temporal's JSON form. Only for an operator: the token comes as a Bearer header
+// (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends no header of its own.
+// CORS admits the Web UI's origin only.
+import cors from 'cors';
+import express, { Router, type Request, type Response } from 'express';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { Unauthenticated, type Authenticator } from '../auth';
+import { HttpProblem } from '../problem';
+
+interface JsonPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+
+export interface CodecRouteDeps {
+  codec: PayloadCodec;
+  authenticator: Authenticator;
+  /** The Web UI's origins, comma-separated, e.g. http://localhost:8233. */
+  corsOrigin: string;
+}
+
+const fromJson = ({ metadata = {}, data = '' }: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, Buffer.from(value, 'base64')])),
+  data: Buffer.from(data, 'base64'),
+});
+
+const toJson = ({ metadata, data }: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(
+    Object.entries(metadata ?? {}).map(([key, value]) => [key, Buffer.from(value ?? []).toString('base64')]),
+  ),
+  data: Buffer.from(data ?? []).toString('base64'),
+});
+
+function payloadsOf(body: unknown): JsonPayload[] {
+  const payloads = (body as { payloads?: unknown } | undefined)?.payloads;
+  const valid =
+    Array.isArray(payloads) && payloads.every((p: unknown) => typeof p === 'object' && p !== null && !Array.isArray(p));
+  if (!valid) throw new HttpProblem(400, 'the body must be { "payloads": [ { "metadata": {…}, "data": "…" } ] }');
+  return payloads as JsonPayload[];
+}
+
+export function codecRoutes({ codec, authenticator, corsOrigin }: CodecRouteDeps): Router {
+  const router = Router();
+  const admit = cors({
+    origin: corsOrigin,
+    methods: ['POST'],
+    allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
+  });
+
+  async function requireOperator(req: Request): Promise<void> {
+    const header = req.params.token ? `Bearer ${req.params.token}` : req.get('authorization');
+    const caller = await authenticator.verify(header);
+    if (caller.role !== 'operator') throw new Unauthenticated('the codec endpoint is for operators');
+  }
+
+  for (const base of ['/codec', '/codec/t/:token']) {
+    router.options(`${base}/:operation`, admit);
+    router.post(`${base}/:operation`, admit, express.json({ limit: '8mb' }), async (req: Request, res: Response) => {
+      const { operation } = req.params;
+      if (operation !== 'encode' && operation !== 'decode')
+        throw new HttpProblem(404, `no codec operation ${operation}`);
+      await requireOperator(req);
+      const payloads = payloadsOf(req.body).map(fromJson);
+      const done = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+      res.json({ payloads: done.map(toJson) });
+    });
+  }
+  return router;
+}

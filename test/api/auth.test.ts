@@ -1,0 +1,222 @@
+// Who may do what: every /orders route needs a valid Bearer token; a customer sees and changes only its own orders,
+// an operator everything; requests are limited per caller.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import type { Express } from 'express';
+import { SignJWT, UnsecuredJWT, type JWK } from 'jose';
+import request from 'supertest';
+import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, signToken } from '../../src/api/auth-keys';
+import { orderListSchema } from '../../src/api/schemas/responses';
+import { eventually } from '../support/poll';
+import {
+  asCancelAnswer,
+  asOrder,
+  orderRequest,
+  startApiStack,
+  testSigningKey,
+  tokenFor,
+  type ApiStack,
+} from './harness';
+
+let stack: ApiStack;
+let app: Express;
+let alice: string;
+let bob: string;
+let operator: string;
+
+beforeAll(async () => {
+  stack = await startApiStack();
+  app = stack.bareApp({ deliveryDelaySeconds: 3600 });
+  [alice, bob, operator] = await Promise.all([
+    tokenFor({ subject: 'c-alice', role: 'customer' }),
+    tokenFor({ subject: 'c-bob', role: 'customer' }),
+    tokenFor({ subject: 'ops-1', role: 'operator' }),
+  ]);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const as = (token: string) => ({ Authorization: `Bearer ${token}` });
+const ourKey = () => ({ kid: testSigningKey.kid, alg: 'ES256' });
+
+/** A token with the tier's claims, signed as `sign` says. */
+async function craft(sign: (jwt: SignJWT) => Promise<string>, claims: Record<string, unknown> = {}) {
+  return sign(
+    new SignJWT({ ...claims })
+      .setSubject('c-alice')
+      .setIssuer(EMBEDDED_ISSUER)
+      .setAudience(EMBEDDED_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('1h'),
+  );
+}
+
+async function refusedTokens(): Promise<[string, string | undefined][]> {
+  const foreign = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const key = await import('jose').then(({ importJWK }) => importJWK(testSigningKey.privateJwk, 'ES256'));
+  const publicJwk = JSON.stringify(testSigningKey.publicJwk as JWK);
+  const unsecured = new UnsecuredJWT({})
+    .setSubject('c-alice')
+    .setIssuer(EMBEDDED_ISSUER)
+    .setAudience(EMBEDDED_AUDIENCE)
+    .setExpirationTime('1h')
+    .encode();
+  return [
+    ['no token', undefined],
+    ['a malformed header', 'Token abc'],
+    ['a malformed token', 'Bearer not.a.jwt'],
+    ['alg none', `Bearer ${unsecured}`],
+    [
+      'HS256 signed with the public key (HS/RS confusion)',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader({ alg: 'HS256', kid: testSigningKey.kid }).sign(new TextEncoder().encode(publicJwk)))}`,
+    ],
+    ['a foreign key', `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).sign(foreign))}`],
+    [
+      'expired',
+      `Bearer ${await craft((jwt) =>
+        jwt
+          .setProtectedHeader(ourKey())
+          .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+          .sign(key),
+      )}`,
+    ],
+    [
+      'not yet valid (nbf)',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).setNotBefore('10m').sign(key))}`,
+    ],
+    [
+      'a wrong issuer',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).setIssuer('someone').sign(key))}`,
+    ],
+    [
+      'a wrong audience',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).setAudience('another-api').sign(key))}`,
+    ],
+    [
+      'an oversized token',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).sign(key), { pad: 'x'.repeat(9_000) })}`,
+    ],
+  ];
+}
+
+describe('authentication', () => {
+  it('refuses every bad token with 401 problem+json and WWW-Authenticate: Bearer, creating nothing', async () => {
+    const customerId = `c-refused-${randomUUID()}`;
+    for (const [name, header] of await refusedTokens()) {
+      const call = request(app).post('/orders').send(orderRequest({ customerId }));
+      const response = await (header === undefined ? call : call.set('Authorization', header));
+      expect({ name, status: response.status, challenge: response.headers['www-authenticate'] }).toEqual({
+        name,
+        status: 401,
+        challenge: 'Bearer',
+      });
+      expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
+    }
+    const [{ n }] = await stack.database.db('orders.orders').where({ customer_id: customerId }).count({ n: '*' });
+    expect(Number(n)).toBe(0);
+    expect((await stack.client.workflow.count(`CustomerId = '${customerId}'`)).count).toBe(0);
+  });
+
+  it('guards every /orders route and leaves health, readiness, metrics and the OpenAPI document open', async () => {
+    const id = randomUUID();
+    for (const call of [
+      request(app).get('/orders'),
+      request(app).get(`/orders/${id}`),
+      request(app).get(`/orders/${id}/status`),
+      request(app).post(`/orders/${id}/cancel`),
+    ]) {
+      expect((await call).status).toBe(401);
+    }
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      expect((await request(app).get(path)).status).toBe(200);
+    }
+  });
+});
+
+describe('authorization', () => {
+  it("creates a customer's order for that customer, customerId optional, and refuses another customer's with 403", async () => {
+    const body = orderRequest();
+    delete body.customerId;
+    const created = asOrder(await request(app).post('/orders').set(as(alice)).send(body).expect(201));
+    expect(created.customerId).toBe('c-alice');
+    await request(app)
+      .post('/orders')
+      .set(as(alice))
+      .send(orderRequest({ customerId: 'c-bob' }))
+      .expect(403);
+  });
+
+  it("answers 404 for another customer's order, as for an unknown one, on every route", async () => {
+    const { id } = asOrder(
+      await request(app)
+        .post('/orders')
+        .set(as(bob))
+        .send(orderRequest({ customerId: 'c-bob' }))
+        .expect(201),
+    );
+    await request(app).get(`/orders/${id}`).set(as(alice)).expect(404);
+    await request(app).get(`/orders/${id}/status`).set(as(alice)).expect(404);
+    await request(app).post(`/orders/${id}/cancel`).set(as(alice)).expect(404);
+    await request(app).get(`/orders/${id}`).set(as(bob)).expect(200);
+    await request(app).get(`/orders/${id}`).set(as(operator)).expect(200);
+  });
+
+  it("lists only a customer's own orders, and refuses a filter naming another customer with 403", async () => {
+    const [aliceOrder, bobOrder] = await Promise.all([
+      request(app)
+        .post('/orders')
+        .set(as(alice))
+        .send(orderRequest({ customerId: 'c-alice' }))
+        .expect(201),
+      request(app)
+        .post('/orders')
+        .set(as(bob))
+        .send(orderRequest({ customerId: 'c-bob' }))
+        .expect(201),
+    ]);
+    const listed = await eventually('both orders recorded', async () => {
+      const page = orderListSchema.parse((await request(app).get('/orders?limit=100').set(as(operator))).body);
+      const ids = page.items.map((order) => order.id);
+      return ids.includes(aliceOrder.body.id) && ids.includes(bobOrder.body.id) ? page : undefined;
+    });
+    expect(listed.items.length).toBeGreaterThanOrEqual(2);
+    const own = orderListSchema.parse((await request(app).get('/orders?limit=100').set(as(alice)).expect(200)).body);
+    expect(own.items.map((order) => order.customerId)).toEqual(own.items.map(() => 'c-alice'));
+    await request(app).get('/orders?customerId=c-bob').set(as(alice)).expect(403);
+    await request(app).get('/orders?customerId=c-alice').set(as(alice)).expect(200);
+  });
+
+  it('records who cancelled with the cancel, in order_events and in the history the API shows', async () => {
+    const { id } = asOrder(
+      await request(app)
+        .post('/orders')
+        .set(as(alice))
+        .send(orderRequest({ customerId: 'c-alice' }))
+        .expect(201),
+    );
+    await stack.waitForState(stack.app({ deliveryDelaySeconds: 3600 }), id, 'confirmed');
+    const answer = asCancelAnswer(await request(app).post(`/orders/${id}/cancel`).set(as(alice)).expect(202));
+    expect(answer.history.at(-1)).toMatchObject({ state: 'cancelled', by: 'c-alice' });
+    const [event] = await stack.database
+      .db('orders.order_events')
+      .where({ order_id: id, to_state: 'cancelled' })
+      .select('requested_by');
+    expect(event).toEqual({ requested_by: 'c-alice' });
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 with Retry-After and RateLimit headers past the limit, per caller', async () => {
+    const limited = stack.bareApp({ deliveryDelaySeconds: 3600, rateLimitPerMinute: 2 });
+    const carol = await signToken(testSigningKey, { subject: 'c-carol', role: 'customer' });
+    await request(limited).get('/orders').set(as(carol)).expect(200);
+    await request(limited).get('/orders').set(as(carol)).expect(200);
+    const refused = await request(limited).get('/orders').set(as(carol)).expect(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.ratelimit).toEqual(expect.any(String));
+    expect(refused.headers['ratelimit-policy']).toEqual(expect.any(String));
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+    await request(limited).get('/orders').set(as(alice)).expect(200);
+  });
+});

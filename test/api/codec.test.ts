@@ -1,0 +1,119 @@
+// The payload codec (AES-256-GCM, a key id in each payload) and the codec endpoint the Web UI decodes with.
+import { randomBytes } from 'node:crypto';
+import { defaultPayloadConverter, METADATA_ENCODING_KEY } from '@temporalio/common';
+import express from 'express';
+import request from 'supertest';
+import { createApp } from '../../src/api/app';
+import { EncryptionCodec, parsePayloadKeys } from '../../src/payload-codec';
+import { unreachableDependencies, silentLogger, testAuth, tokenFor, type Unreachable } from './harness';
+
+const oldKey = { id: 'key-old', key: randomBytes(32) };
+const newKey = { id: 'key-new', key: randomBytes(32) };
+const order = {
+  paymentToken: 'tok_visa',
+  customerId: 'c-42',
+  items: [{ sku: 'FUEL-95', quantity: 2, unitPrice: 1050 }],
+};
+const plain = () => defaultPayloadConverter.toPayload(order);
+const readable = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('latin1');
+
+describe('EncryptionCodec', () => {
+  it('leaves nothing readable and names the key that encrypted each payload', async () => {
+    const [sealed] = await new EncryptionCodec([newKey]).encode([plain()]);
+    expect(readable(sealed.data)).not.toMatch(/tok_visa|c-42|FUEL-95/);
+    expect(readable(sealed.metadata?.[METADATA_ENCODING_KEY])).toBe('binary/encrypted');
+    expect(readable(sealed.metadata?.['encryption-key-id'])).toBe('key-new');
+  });
+
+  it('decrypts with every key it holds while encrypting with the first: a rotation keeps old payloads readable', async () => {
+    const [underOld] = await new EncryptionCodec([oldKey]).encode([plain()]);
+    const rotated = new EncryptionCodec([newKey, oldKey]);
+    const [decoded] = await rotated.decode([underOld]);
+    expect(defaultPayloadConverter.fromPayload(decoded)).toEqual(order);
+    const [underNew] = await rotated.encode([plain()]);
+    expect(readable(underNew.metadata?.['encryption-key-id'])).toBe('key-new');
+  });
+
+  it('refuses a payload whose key it does not hold, or one that was tampered with, naming why', async () => {
+    const [sealed] = await new EncryptionCodec([oldKey]).encode([plain()]);
+    await expect(new EncryptionCodec([newKey]).decode([sealed])).rejects.toThrow(/no payload key key-old/);
+    const tampered = { ...sealed, data: Buffer.from(sealed.data!).fill(1, 20, 21) };
+    await expect(new EncryptionCodec([oldKey]).decode([tampered])).rejects.toThrow();
+  });
+
+  it('passes payloads it did not encrypt through, and reads keys as id:base64 pairs', async () => {
+    const [passed] = await new EncryptionCodec([newKey]).decode([plain()]);
+    expect(defaultPayloadConverter.fromPayload(passed)).toEqual(order);
+    const keys = parsePayloadKeys(`a:${newKey.key.toString('base64')},b:${oldKey.key.toString('base64')}`);
+    expect(keys.map((key) => key.id)).toEqual(['a', 'b']);
+    expect(() => new EncryptionCodec(parsePayloadKeys('a:c2hvcnQ='))).toThrow(/32 bytes/);
+  });
+});
+
+describe('the codec endpoint', () => {
+  let unreachable: Unreachable;
+  let app: express.Express;
+  const codec = new EncryptionCodec([newKey]);
+  const uiOrigin = 'http://localhost:8233';
+  const asJson = (payload: ReturnType<typeof plain>) => ({
+    metadata: Object.fromEntries(
+      Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
+    ),
+    data: Buffer.from(payload.data ?? []).toString('base64'),
+  });
+
+  beforeAll(async () => {
+    unreachable = await unreachableDependencies();
+    app = createApp({
+      client: unreachable.client,
+      db: unreachable.db,
+      logger: silentLogger,
+      config: { deliveryDelaySeconds: 1 },
+      auth: testAuth,
+      codec: { codec, corsOrigin: uiOrigin },
+    });
+  });
+  afterAll(async () => {
+    await unreachable?.close();
+  });
+
+  it('decodes for an operator, by header or by the token in the path, and encodes what it decodes', async () => {
+    const operator = await tokenFor({ subject: 'ops', role: 'operator' });
+    const [sealed] = await codec.encode([plain()]);
+    for (const call of [
+      request(app).post('/codec/decode').set('Authorization', `Bearer ${operator}`),
+      request(app).post(`/codec/t/${operator}/decode`),
+    ]) {
+      const response = await call
+        .set('X-Namespace', 'default')
+        .send({ payloads: [asJson(sealed)] })
+        .expect(200);
+      const [payload] = response.body.payloads as { data: string }[];
+      expect(JSON.parse(Buffer.from(payload.data, 'base64').toString())).toEqual(order);
+    }
+    const encoded = await request(app)
+      .post('/codec/encode')
+      .set('Authorization', `Bearer ${operator}`)
+      .send({ payloads: [asJson(plain())] })
+      .expect(200);
+    expect(Buffer.from(encoded.body.payloads[0].data, 'base64').toString('latin1')).not.toMatch(/tok_visa/);
+  });
+
+  it('decodes nothing for a customer token or no token, and admits only the Web UI origin', async () => {
+    const customer = await tokenFor({ subject: 'c-42', role: 'customer' });
+    const [sealed] = await codec.encode([plain()]);
+    const body = { payloads: [asJson(sealed)] };
+    await request(app).post('/codec/decode').send(body).expect(401);
+    await request(app).post('/codec/decode').set('Authorization', `Bearer ${customer}`).send(body).expect(401);
+    const preflight = await request(app)
+      .options('/codec/decode')
+      .set('Origin', uiOrigin)
+      .set('Access-Control-Request-Method', 'POST');
+    expect(preflight.headers['access-control-allow-origin']).toBe(uiOrigin);
+    const foreign = await request(app)
+      .options('/codec/decode')
+      .set('Origin', 'http://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(foreign.headers['access-control-allow-origin']).not.toBe('http://evil.example');
+  });
+});
