@@ -31,6 +31,8 @@ const configSchema = z.object({
   ORDERS_MAX_BACKLOG: z.coerce.number().int().min(0).default(5_000),
   // How long a cancel waits for the workflow's decision before it is kept as a signal and answered `pending`.
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  // OpenTelemetry traces go to this OTLP/HTTP collector (`<url>/v1/traces`); unset, tracing is off.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 type RawConfig = z.output<typeof configSchema>;

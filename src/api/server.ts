@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config';
 import { createDb } from '../db/knex';
 import { createLogger } from '../logging';
+import { startTracing } from '../telemetry';
 import { createApp } from './app';
 
 // In-flight requests get this long to finish before their connections are cut.
@@ -21,7 +22,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api', config.LOG_LEVEL);
   // Lazy: the API starts while Temporal is still coming up, and /readyz says so until it answers.
-  const connection = Connection.lazy(config.temporal.connectionOptions);
+  const tracing = startTracing('api', { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // Clients built on this connection inherit its plugins: each workflow start, Update and query is traced.
+  const connection = Connection.lazy({
+    ...config.temporal.connectionOptions,
+    plugins: tracing ? [tracing.plugin] : [],
+  });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
   const app = createApp({
@@ -46,6 +52,7 @@ async function main(): Promise<void> {
     try {
       await closeServer(server);
       await Promise.all([connection.close(), db.destroy()]);
+      await tracing?.shutdown();
       logger.info('api stopped');
       process.exit(0);
     } catch (error) {
