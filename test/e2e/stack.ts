@@ -57,7 +57,7 @@ export interface Stack {
 /** Config variables of the product that must come from the harness, never from the environment jest runs in. */
 function inheritedEnv(): NodeJS.ProcessEnv {
   const ours =
-    /^(TEMPORAL_|PAYMENT_|WORKER_|DATABASE_URL$|PORT$|DELIVERY_DELAY_SECONDS$|LOG_LEVEL$|WORKFLOW_BUNDLE|DB_POOL)/;
+    /^(TEMPORAL_|PAYMENT_|WORKER_|OTEL_|DATABASE_URL$|PORT$|DELIVERY_DELAY_SECONDS$|LOG_LEVEL$|WORKFLOW_BUNDLE|DB_POOL)/;
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
