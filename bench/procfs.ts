@@ -103,7 +103,10 @@ const serviceMarkers: { name: string; matches: (p: ProcInfo) => boolean }[] = [
   // The e2e stack runs the product's payments worker through a wrapper that records gateway calls.
   { name: 'payments-worker', matches: (p) => /workers\/payments\/main\.ts|payments-worker\.ts/.test(p.cmdline) },
   { name: 'api', matches: (p) => /api\/server\.ts/.test(p.cmdline) },
-  { name: 'temporal', matches: (p) => p.cmdline.includes('server start-dev') },
+  {
+    name: 'temporal',
+    matches: (p) => p.cmdline.includes('server start-dev') || /temporal-server start/.test(p.cmdline),
+  },
   // The postmaster: its backends and background workers retitle themselves `postgres: …`.
   { name: 'postgres', matches: (p) => p.comm === 'postgres' && !p.cmdline.startsWith('postgres:') },
 ];
@@ -114,9 +117,14 @@ export async function findStackGroups(rootPid: number): Promise<ProcessGroup[]> 
   const mine = descendantsOf(rootPid, all);
   const groups: ProcessGroup[] = [];
   for (const { name, matches } of serviceMarkers) {
-    for (const root of mine.filter(matches)) {
-      groups.push({ name, root, members: [root, ...descendantsOf(root.pid, all)] });
-    }
+    // With several workers of a kind (--workers 2) the second is `orders-worker-2`, and so on.
+    mine.filter(matches).forEach((root, i) => {
+      groups.push({
+        name: i === 0 ? name : `${name}-${i + 1}`,
+        root,
+        members: [root, ...descendantsOf(root.pid, all)],
+      });
+    });
   }
   const self = all.find((p) => p.pid === rootPid);
   // The bench's own CPU only: its children are rows of their own.

@@ -67,6 +67,9 @@ export interface BenchReport {
     serviceEnv: Record<string, string>;
     /** TEMPORAL_CLI when set: the dev server binary (or a wrapper adding flags) the stack ran. */
     temporalCli: string | undefined;
+    /** The bench's own stack: which Temporal server (`dev` or `real`), and orders/payments workers of each kind. */
+    temporalServer?: 'dev' | 'real';
+    workers?: number;
     /** Seconds until the stack answered. */
     startupSeconds: number;
     notes: string[];
@@ -131,6 +134,8 @@ export function renderReport(report: BenchReport): string {
   out.push(
     `service settings: ${env.length === 0 ? 'product defaults' : env.map(([k, v]) => `${k}=${v}`).join(' ')}` +
       `${meta.temporalCli ? `; TEMPORAL_CLI=${meta.temporalCli}` : ''}` +
+      `${meta.temporalServer ? `; Temporal ${meta.temporalServer === 'real' ? 'production server on PostgreSQL' : 'dev server'}` : ''}` +
+      `${meta.workers ? `; ${meta.workers} orders + ${meta.workers} payments worker(s)` : ''}` +
       `${meta.target === 'embedded' ? `; stack up in ${meta.startupSeconds.toFixed(0)} s` : ''}`,
   );
   for (const note of meta.notes) out.push(`note: ${note}`);

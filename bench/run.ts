@@ -37,11 +37,16 @@ import {
 } from './report';
 import { ProcessSampler } from './sampler';
 import { distribution, perSecond } from './stats';
+import type { TemporalKind } from '../test/e2e/stack';
 import { connectExternalTarget, startEmbeddedTarget, type BenchTarget, type ExternalAddresses } from './target';
 import { deliveryRows, timerAccuracy } from './timers';
 
-const USAGE = `usage: npm run bench [-- --quick] [--api URL --token JWT --temporal HOST:PORT --database URL [--namespace NS]] [--env KEY=VALUE ...]
+const USAGE = `usage: npm run bench [-- --quick] [--temporal-server dev|real] [--workers N] [--env KEY=VALUE ...]
+                     [--api URL --token JWT --temporal HOST:PORT --database URL [--namespace NS]]
   --quick          about a minute or two: small counts and short windows (a smoke check)
+  --temporal-server dev (default): the Temporal dev server \`npm start\` runs; real: the production
+                   temporal-server persisting in the stack's PostgreSQL, as docker-compose runs it
+  --workers N      N orders workers and N payments workers in the bench's own stack (default 1)
   --api, --token, --temporal, --database
                    drive a stack that is already running instead of starting one (all four together;
                    --token: an operator token for that API, e.g. from \`npm run token -- --operator\`)
@@ -55,6 +60,8 @@ interface Options {
   plan: BenchPlan;
   external?: ExternalAddresses;
   serviceEnv: Record<string, string>;
+  temporalServer: TemporalKind;
+  workers: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -68,6 +75,8 @@ function parseOptions(argv: string[]): Options {
       database: { type: 'string' },
       namespace: { type: 'string', default: 'default' },
       env: { type: 'string', multiple: true, default: [] },
+      'temporal-server': { type: 'string', default: 'dev' },
+      workers: { type: 'string', default: '1' },
       render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -87,15 +96,22 @@ function parseOptions(argv: string[]): Options {
     serviceEnv[match[1]] = match[2];
   }
   const plan = values.quick ? quickPlan : defaultPlan;
+  const temporalServer = values['temporal-server'];
+  if (temporalServer !== 'dev' && temporalServer !== 'real')
+    throw new UsageError(`--temporal-server ${temporalServer}: expected dev or real`);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 8) throw new UsageError('--workers: expected 1 to 8');
+  const own = { plan, serviceEnv, temporalServer, workers } as const;
   const { api, token, temporal, database } = values;
   const given = [api, token, temporal, database];
-  if (given.every((value) => value === undefined)) return { plan, serviceEnv };
+  if (given.every((value) => value === undefined)) return own;
   if (api === undefined || token === undefined || temporal === undefined || database === undefined)
     throw new UsageError('--api, --token, --temporal and --database go together');
   if (Object.keys(serviceEnv).length > 0) throw new UsageError("--env applies to the bench's own stack only");
+  if (temporalServer !== 'dev' || workers !== 1)
+    throw new UsageError("--temporal-server and --workers apply to the bench's own stack only");
   return {
-    plan,
-    serviceEnv,
+    ...own,
     external: {
       apiUrl: api.replace(/\/$/, ''),
       apiToken: token,
@@ -263,7 +279,7 @@ function heldStep(result: OpenLoopResult) {
 }
 
 async function bench(options: Options, resources: Resources, progress: Progress): Promise<BenchReport> {
-  const { plan, external, serviceEnv } = options;
+  const { plan, external, serviceEnv, temporalServer, workers } = options;
   const startedAt = new Date();
   const loadStart = loadavg()[0];
 
@@ -272,7 +288,12 @@ async function bench(options: Options, resources: Resources, progress: Progress)
   bundle.catch(() => undefined); // awaited below; a failed stack start must not leave it unhandled
   const target = external
     ? await connectExternalTarget(external)
-    : await startEmbeddedTarget({ deliveryDelaySeconds: LIFECYCLE_DELIVERY_DELAY_SECONDS, serviceEnv });
+    : await startEmbeddedTarget({
+        deliveryDelaySeconds: LIFECYCLE_DELIVERY_DELAY_SECONDS,
+        serviceEnv,
+        temporalServer,
+        workers,
+      });
   resources.target = target;
   const startupSeconds = (Date.now() - startedAt.getTime()) / 1000;
   const baseline = await BaselineWorker.start(target.temporalAddress, target.namespace, await bundle);
@@ -329,7 +350,10 @@ async function bench(options: Options, resources: Resources, progress: Progress)
 
   let openOrders;
   let recovery;
-  const ordersWorker = target.ordersWorker;
+  // Both restart or kill one orders worker: with a second one running beside it their figures would mean another thing.
+  const ordersWorker = workers === 1 ? target.ordersWorker : undefined;
+  if (workers > 1)
+    notes.push(`--workers ${workers}: open orders and recovery (one worker restarted or killed) not measured`);
   if (ordersWorker) {
     const endOpen = await sampler.phase('open orders');
     openOrders = await measureOpenOrders(target, run.runId, plan.openOrders, serviceEnv, sampler, progress);
@@ -357,6 +381,8 @@ async function bench(options: Options, resources: Resources, progress: Progress)
       target: target.kind,
       serviceEnv,
       temporalCli: process.env.TEMPORAL_CLI,
+      temporalServer: external ? undefined : temporalServer,
+      workers: external ? undefined : workers,
       startupSeconds,
       notes,
     },

@@ -3,7 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createDb, type Db } from '../src/db/knex';
-import { startStack } from '../test/e2e/stack';
+import { startStack, type TemporalKind } from '../test/e2e/stack';
 import type { ApiEndpoint } from './orders';
 
 /** A service as the bench controls it (the orders worker, the API): a crash, a start with other settings. */
@@ -39,15 +39,28 @@ export interface EmbeddedOptions {
   deliveryDelaySeconds: number;
   /** Product settings for every service (`--env KEY=VALUE`), e.g. WORKER_WORKFLOW_CACHE_SIZE, DB_POOL_MAX. */
   serviceEnv: Record<string, string>;
+  /** The dev server (`npm start`'s) or the production server on PostgreSQL (docker-compose's). */
+  temporalServer: TemporalKind;
+  /** Orders workers and payments workers, each. */
+  workers: number;
 }
 
-export async function startEmbeddedTarget({ deliveryDelaySeconds, serviceEnv }: EmbeddedOptions): Promise<BenchTarget> {
-  const stack = await startStack('bench', {
-    ordersWorker: { ...serviceEnv },
-    // Approval 1.0: every order takes the whole path to delivered (the bench also pays with tok_approve).
-    paymentsWorker: { PAYMENT_APPROVAL_RATE: '1', ...serviceEnv },
-    api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
-  });
+export async function startEmbeddedTarget({
+  deliveryDelaySeconds,
+  serviceEnv,
+  temporalServer,
+  workers,
+}: EmbeddedOptions): Promise<BenchTarget> {
+  const stack = await startStack(
+    'bench',
+    {
+      ordersWorker: { ...serviceEnv },
+      // Approval 1.0: every order takes the whole path to delivered (the bench also pays with tok_approve).
+      paymentsWorker: { PAYMENT_APPROVAL_RATE: '1', ...serviceEnv },
+      api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
+    },
+    { temporal: temporalServer, workers },
+  );
   return {
     kind: 'embedded',
     apiUrl: stack.apiUrl,

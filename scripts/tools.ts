@@ -3,6 +3,7 @@ import { toolsCacheDir } from '../src/tools/cache';
 import { run } from '../src/tools/exec';
 import { embeddedPostgresVersion } from '../src/tools/postgres';
 import { resolveTemporalCli } from '../src/tools/temporal-cli';
+import { resolveTemporalServer, TEMPORAL_SERVER_VERSION } from '../src/tools/temporal-production';
 import { resolveTestServer } from '../src/tools/test-server';
 
 const say = (line: string) => process.stdout.write(`[tools] ${line}\n`);
@@ -25,6 +26,12 @@ async function main(): Promise<void> {
       const cli = await resolveTemporalCli({ build: true, log: say });
       if (!cli) return 'none (no go); @temporalio/testing will download one';
       return `${cli.path} [${cli.source}; ${(await run(cli.path, ['--version'])).trim()}]`;
+    }),
+    // The production server, run by the e2e tier and the bench when asked (E2E_TEMPORAL=real, --temporal-server real).
+    await step(`Temporal server ${TEMPORAL_SERVER_VERSION}`, async () => {
+      const server = await resolveTemporalServer({ log: say });
+      if (!server) throw new Error('not built');
+      return `${server.server}, ${server.sqlTool} [${(await run(server.server, ['--version'])).trim()}]`;
     }),
     await step('time-skipping test server', async () => {
       const server = await resolveTestServer({ fetch: true, log: say });

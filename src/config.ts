@@ -50,6 +50,8 @@ const configSchema = z.object({
   // Requests per caller (token subject, or address without a token) per minute; far above what a client needs.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  // OpenTelemetry traces go to this OTLP/HTTP collector (`<url>/v1/traces`); unset, tracing is off.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 type RawConfig = z.output<typeof configSchema>;

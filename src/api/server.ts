@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config';
 import { createDb } from '../db/knex';
 import { createLogger } from '../logging';
 import { configuredPayloadCodec } from '../payload-codec';
+import { startTracing } from '../telemetry';
 import { createApp } from './app';
 import { embeddedAuthOptions, loadOrCreateSigningKey } from './auth-keys';
 
@@ -23,7 +24,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('api', config.LOG_LEVEL);
   // Lazy: the API starts while Temporal is still coming up, and /readyz says so until it answers.
-  const connection = Connection.lazy(config.temporal.connectionOptions);
+  const tracing = startTracing('api', { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // Clients built on this connection inherit its plugins: each workflow start, Update and query is traced.
+  const connection = Connection.lazy({
+    ...config.temporal.connectionOptions,
+    plugins: tracing ? [tracing.plugin] : [],
+  });
   const codec = await configuredPayloadCodec(config);
   const client = new Client({
     connection,
@@ -59,6 +65,7 @@ async function main(): Promise<void> {
     try {
       await closeServer(server);
       await Promise.all([connection.close(), db.destroy()]);
+      await tracing?.shutdown();
       logger.info('api stopped');
       process.exit(0);
     } catch (error) {

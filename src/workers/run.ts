@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config';
 import { createDb, type Db } from '../db/knex';
 import { createLogger, temporalLogger } from '../logging';
 import { configuredPayloadCodec } from '../payload-codec';
+import { startTracing } from '../telemetry';
 import { freePort } from '../tools/net';
 import { startWorkerHealthServer } from './health-server';
 
@@ -52,7 +53,12 @@ export async function runWorkerProcess(
     runtimeMetricsUrl: `http://${runtimeMetricsAddress}/metrics`,
   });
   if (health.fellBack) logger.warn({ wanted: defaultHealthPort, healthPort: health.port }, 'health port in use');
-  const connection = await NativeConnection.connect(config.temporal.connectionOptions);
+  const tracing = startTracing(name, { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // Workers built on this connection inherit its plugins: activity and workflow interceptors, the span sink.
+  const connection = await NativeConnection.connect({
+    ...config.temporal.connectionOptions,
+    plugins: tracing ? [tracing.plugin] : [],
+  });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
   try {
     const dataConverter = { payloadCodecs: [await configuredPayloadCodec(config)] };
@@ -67,5 +73,6 @@ export async function runWorkerProcess(
     await health.close();
     await db.destroy();
     await connection.close();
+    await tracing?.shutdown();
   }
 }

@@ -1,5 +1,6 @@
-// The whole product as separate OS processes on free loopback ports: PostgreSQL, the Temporal dev server (state in a
-// file), the orders worker, the payments worker and the API. Scenarios kill, stop and restart any of them.
+// The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
+// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
+// orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,12 @@ import { eventually } from '../support/poll';
 import { freePort } from '../support/ports';
 import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
-import { findTemporalCli, TemporalDevServer } from './temporal-server';
+import {
+  findTemporalCli,
+  TemporalDevServer,
+  TemporalProductionServer,
+  type TemporalUnderTest,
+} from './temporal-server';
 
 const root = join(__dirname, '..', '..');
 
@@ -29,10 +35,17 @@ export interface Stack {
   token(claims: TokenClaims): Promise<string>;
   /** PostgreSQL's supervisor process: stop() stops the database, start() brings it back on its data directory. */
   postgres: ManagedService;
-  temporal: TemporalDevServer;
+  temporal: TemporalUnderTest;
+  temporalKind: TemporalKind;
+  /** The first instance of each kind; with `workers` or `apis` > 1 the others are in the lists below. */
   ordersWorker: ManagedService;
   paymentsWorker: ManagedService;
   api: ManagedService;
+  ordersWorkers: ManagedService[];
+  paymentsWorkers: ManagedService[];
+  apis: ManagedService[];
+  /** One URL per API instance, in the order of `apis`. */
+  apiUrls: string[];
   /** Temporal client of the test itself: workflow `status` queries and descriptions for the audit. */
   client: Client;
   /** The test's own view of the `orders` database. */
@@ -50,7 +63,7 @@ export interface Stack {
 /** Config variables of the product that must come from the harness, never from the environment jest runs in. */
 function inheritedEnv(): NodeJS.ProcessEnv {
   const ours =
-    /^(TEMPORAL_|PAYMENT_|WORKER_|AUTH_|RATE_LIMIT|ORDERS_MAX|CANCEL_DECISION|DATABASE_URL$|PORT$|DELIVERY_DELAY_SECONDS$|LOG_LEVEL$|WORKFLOW_BUNDLE|DB_POOL)/;
+    /^(TEMPORAL_|PAYMENT_|WORKER_|OTEL_|AUTH_|RATE_LIMIT|ORDERS_MAX|CANCEL_DECISION|PAYLOAD_KEYS|CODEC_|DATABASE_URL$|PORT$|DELIVERY_DELAY_SECONDS$|LOG_LEVEL$|WORKFLOW_BUNDLE|DB_POOL)/;
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
@@ -77,6 +90,24 @@ async function allSettled(tasks: Promise<unknown>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
+export type TemporalKind = 'dev' | 'real';
+
+/** Which Temporal server, and how many of each product process. */
+export interface StackOptions {
+  /** Default: E2E_TEMPORAL (`dev` unless set to `real`). */
+  temporal?: TemporalKind;
+  /** Orders workers and payments workers, each (default 1). */
+  workers?: number;
+  /** API instances (default 1). */
+  apis?: number;
+}
+
+function temporalKindFromEnv(): TemporalKind {
+  const kind = process.env.E2E_TEMPORAL ?? 'dev';
+  if (kind !== 'dev' && kind !== 'real') throw new Error(`E2E_TEMPORAL=${kind}: expected dev or real`);
+  return kind;
+}
+
 /** Settings per service for the stack's first start (restarts can change them). */
 export interface ServiceEnvs {
   ordersWorker?: NodeJS.ProcessEnv;
@@ -84,14 +115,16 @@ export interface ServiceEnvs {
   api?: NodeJS.ProcessEnv;
 }
 
-export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<Stack> {
-  const cliPath = await findTemporalCli();
+export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
+  const temporalKind = options.temporal ?? temporalKindFromEnv();
+  const { workers = 1, apis: apiCount = 1 } = options;
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
   // Directly under the temp dir: the unprivileged postgres user must reach it (a root-only parent would not do).
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
-  const [pgPort, temporalPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
   const bundlePath = join(runDir, 'workflow-bundle.js');
   // The API verifies with this key, as `npm start`'s does with the one under .data/.
   const keyFile = join(runDir, 'signing-key.json');
@@ -102,12 +135,14 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
   const payloadKeysFile = join(runDir, 'payload-keys.json');
   const payloadCodec = new EncryptionCodec(await loadOrCreatePayloadKeys(payloadKeysFile));
 
-  const temporal = new TemporalDevServer(
-    cliPath,
-    temporalPort,
-    join(runDir, 'temporal.db'),
-    join(logDir, 'temporal.log'),
-  );
+  const temporalLog = join(logDir, 'temporal.log');
+  const temporal: TemporalUnderTest =
+    temporalKind === 'real'
+      ? await TemporalProductionServer.create(
+          { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
+          temporalLog,
+        )
+      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog);
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -126,24 +161,32 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
         ...extra,
       },
     );
+  const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
+  const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
-  const ordersWorker = service('orders-worker', 'test/e2e/orders-worker.ts', 'worker started', {
-    WORKFLOW_BUNDLE_PATH: bundlePath,
-    ...envs.ordersWorker,
-  });
-  // The product's payments worker with its gateway calls on record, so the audit can count charges.
-  const paymentsWorker = service(
-    'payments-worker',
-    'test/e2e/recording-payments-worker.ts',
-    'worker started',
-    envs.paymentsWorker,
+  const ordersWorkers = each(workers, (i) =>
+    service(numbered('orders-worker', i), 'test/e2e/orders-worker.ts', 'worker started', {
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      ...envs.ordersWorker,
+    }),
   );
-  const api = service('api', 'src/api/server.ts', 'api listening', {
-    PORT: String(apiPort),
-    AUTH_KEY_FILE: keyFile,
-    ...envs.api,
-  });
-  const services = [ordersWorker, paymentsWorker, api];
+  // The product's payments worker with its gateway calls on record, so the audit can count charges.
+  const paymentsWorkers = each(workers, (i) =>
+    service(
+      numbered('payments-worker', i),
+      'test/e2e/recording-payments-worker.ts',
+      'worker started',
+      envs.paymentsWorker,
+    ),
+  );
+  const apis = each(apiCount, (i) =>
+    service(numbered('api', i), 'src/api/server.ts', 'api listening', {
+      PORT: String(apiPorts[i]),
+      AUTH_KEY_FILE: keyFile,
+      ...envs.api,
+    }),
+  );
+  const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
   const postgres = service('postgres', 'test/e2e/postgres-main.ts', 'postgres ready', {
     E2E_PG_DATA_DIR: pgDataDir,
     E2E_PG_PORT: String(pgPort),
@@ -172,12 +215,17 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
     process.removeListener('exit', killAll);
     await Promise.all([...services, temporal, postgres].map((s) => attempt(() => s.log.close())));
     await attempt(() => rm(pgDataDir, { recursive: true, force: true }));
-    await attempt(() => rm(join(runDir, 'temporal.db'), { force: true }));
+    await attempt(() => rm(join(runDir, 'temporal.db'), { force: true })); // the dev server's
     if (failures.length > 0) throw new AggregateError(failures, 'stopping the e2e stack failed');
   };
 
   try {
-    await allSettled([startPostgres(postgres, pgPort), temporal.start(), writeWorkflowBundle(bundlePath)]);
+    // The production server persists in this PostgreSQL, so it starts once the database is up.
+    const temporalUp =
+      temporal instanceof TemporalProductionServer
+        ? startPostgres(postgres, pgPort).then(() => temporal.start())
+        : allSettled([startPostgres(postgres, pgPort), temporal.start()]);
+    await allSettled([temporalUp, writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
     client = new Client({
       connection: await Connection.connect({ address: temporal.address }),
@@ -185,26 +233,38 @@ export async function startStack(name: string, envs: ServiceEnvs = {}): Promise<
       dataConverter: { payloadCodecs: [payloadCodec] },
     });
     db = createDb({ url: postgresUrl(pgPort, 'orders'), poolMax: 8 });
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await eventually('the API to be ready', async () => ((await fetch(`${apiUrl}/readyz`)).ok ? true : undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 200,
-    });
+    const apiUrls = apiPorts.map((port) => `http://127.0.0.1:${port}`);
+    for (const url of apiUrls) {
+      await eventually('the API to be ready', async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+    }
     const stack: Stack = {
-      apiUrl,
+      apiUrl: apiUrls[0],
+      apiUrls,
       operatorToken,
       token,
       postgres,
       temporal,
-      ordersWorker,
-      paymentsWorker,
-      api,
+      temporalKind,
+      ordersWorker: ordersWorkers[0],
+      paymentsWorker: paymentsWorkers[0],
+      api: apis[0],
+      ordersWorkers,
+      paymentsWorkers,
+      apis,
       client,
       db,
       logDir,
       gatewayCalls: async () => {
-        await paymentsWorker.log.flushed();
-        return readGatewayCalls(paymentsWorker.log.path);
+        const all = new Map<string, GatewayCall[]>();
+        for (const worker of paymentsWorkers) {
+          await worker.log.flushed();
+          for (const [workflowId, calls] of await readGatewayCalls(worker.log.path))
+            all.set(workflowId, [...(all.get(workflowId) ?? []), ...calls]);
+        }
+        return all;
       },
       unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
       logReport: async () => {

@@ -1,5 +1,18 @@
-// The Temporal dev server as its own process, its output in a log file, stoppable and restartable on its state file.
+// The Temporal server as its own process, its output in a log file, stoppable and restartable on its state: the dev
+// server (state in a file) or the production server (state in PostgreSQL).
 import { resolveTemporalCli } from '../../src/tools/temporal-cli';
+import {
+  ensureNamespace,
+  freeServerPorts,
+  resolveTemporalServer,
+  setupTemporalSchema,
+  startTemporalServer,
+  TEMPORAL_SERVER_VERSION,
+  type TemporalPostgres,
+  type TemporalServerBinaries,
+  type TemporalServerHandle,
+  type TemporalServerPorts,
+} from '../../src/tools/temporal-production';
 import { startTemporalDevServer, type DevServerHandle } from '../../src/tools/temporal-server';
 import { freePort } from '../support/ports';
 import { LogFile } from './log-file';
@@ -58,3 +71,69 @@ export class TemporalDevServer {
     this.server?.killNow();
   }
 }
+
+/** The production server (temporal-server on PostgreSQL, the one docker-compose runs), as the e2e tier drives it. */
+export class TemporalProductionServer {
+  readonly log: LogFile;
+  readonly address: string;
+  private server: TemporalServerHandle | undefined;
+
+  private constructor(
+    private readonly binaries: TemporalServerBinaries,
+    private readonly postgres: TemporalPostgres,
+    private readonly ports: TemporalServerPorts,
+    logPath: string,
+  ) {
+    this.log = new LogFile(logPath);
+    this.address = `127.0.0.1:${ports.FRONTEND_GRPC_PORT}`;
+  }
+
+  static async create(postgres: TemporalPostgres, logPath: string): Promise<TemporalProductionServer> {
+    const binaries = await resolveTemporalServer({ build: false });
+    if (!binaries) {
+      throw new Error(
+        `E2E_TEMPORAL=real needs temporal-server ${TEMPORAL_SERVER_VERSION} in the tools cache: run \`npm run tools\` once`,
+      );
+    }
+    return new TemporalProductionServer(binaries, postgres, await freeServerPorts(), logPath);
+  }
+
+  /** The first start sets up the schemas and the namespace (as compose's one-shot jobs do); later ones find them. */
+  async start(): Promise<void> {
+    this.log.mark(`start on ${this.address}, persisting in PostgreSQL on port ${this.postgres.port}`);
+    await setupTemporalSchema(this.binaries, this.postgres);
+    const server = await startTemporalServer({
+      binaries: this.binaries,
+      postgres: this.postgres,
+      ports: this.ports,
+      onOutput: (line) => this.log.write(line),
+    }).catch((error: Error) => {
+      throw new Error(`temporal-server did not start: ${error.message}; see ${this.log.path}`);
+    });
+    this.server = server;
+    void server.exited.then((code) => this.log.mark(`exited (${code})`));
+    await ensureNamespace(this.address, 'default');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.log.mark('stop');
+    await this.server.stop();
+    this.server = undefined;
+  }
+
+  /** The crash: SIGKILL, nothing flushed or handed over. */
+  async kill(): Promise<void> {
+    if (!this.server) return;
+    this.log.mark('SIGKILL');
+    await this.server.kill();
+    this.server = undefined;
+  }
+
+  killNow(): void {
+    this.server?.killNow();
+  }
+}
+
+/** The Temporal server of an e2e stack, either kind. */
+export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer;

@@ -1,4 +1,4 @@
-// Command compose-check validates docker-compose.yml without a Docker engine: it loads the file with
+// Command compose-check validates docker-compose.yml (and files merged over it) without a Docker engine: it loads them with
 // compose-go, the library behind `docker compose config` (interpolation, compose-spec schema,
 // consistency), prints the resolved services in start order, then applies this project's own rules.
 package main
@@ -18,15 +18,23 @@ import (
 
 func main() {
 	projectDir := flag.String("project-dir", ".", "directory holding the compose file, Dockerfile and package.json")
-	composeFile := flag.String("file", "docker-compose.yml", "compose file, absolute or relative to -project-dir")
+	var composeFiles fileList
+	flag.Var(&composeFiles, "file", "compose file, absolute or relative to -project-dir; repeated, later files merge over earlier ones as with `docker compose -f a -f b`")
 	flag.Parse()
+	if len(composeFiles) == 0 {
+		composeFiles = fileList{"docker-compose.yml"}
+	}
 
 	dir, err := filepath.Abs(*projectDir)
 	if err != nil {
 		fail(err.Error())
 	}
-	shown := relativeTo(dir, *composeFile)
-	project, err := loadProject(context.Background(), dir, *composeFile)
+	shownFiles := make([]string, len(composeFiles))
+	for i, file := range composeFiles {
+		shownFiles[i] = relativeTo(dir, file)
+	}
+	shown := strings.Join(shownFiles, " + ")
+	project, err := loadProject(context.Background(), dir, composeFiles)
 	if err != nil {
 		fail(fmt.Sprintf("%s is not a valid compose file: %v", shown, err))
 	}
@@ -47,12 +55,16 @@ func main() {
 // loadProject resolves the file as `docker compose config` would: OS environment and .env for
 // interpolation, schema validation, and the consistency check (undefined services, volumes, networks).
 // Relative paths in the file resolve against dir, wherever the file itself lies.
-func loadProject(ctx context.Context, dir, composeFile string) (*types.Project, error) {
-	if !filepath.IsAbs(composeFile) {
-		composeFile = filepath.Join(dir, composeFile)
+func loadProject(ctx context.Context, dir string, composeFiles []string) (*types.Project, error) {
+	paths := make([]string, len(composeFiles))
+	for i, file := range composeFiles {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(dir, file)
+		}
+		paths[i] = file
 	}
 	options, err := cli.NewProjectOptions(
-		[]string{composeFile},
+		paths,
 		cli.WithWorkingDirectory(dir),
 		cli.WithOsEnv,
 		cli.WithDotEnv,
@@ -158,4 +170,14 @@ func relativeTo(dir, path string) string {
 func fail(message string) {
 	fmt.Fprintln(os.Stderr, message)
 	os.Exit(1)
+}
+
+// fileList is the repeatable -file flag.
+type fileList []string
+
+func (f *fileList) String() string { return strings.Join(*f, ",") }
+
+func (f *fileList) Set(value string) error {
+	*f = append(*f, value)
+	return nil
 }

@@ -1,0 +1,135 @@
+// The production Temporal server (temporal-server 1.32.1 persisting in PostgreSQL, configured only by the docker
+// image's environment variables and deploy/'s dynamic config, as docker-compose runs it) under the key faults:
+// the server itself SIGKILLed and stopped, and the orders worker SIGKILLed. E2E_TEMPORAL=real runs every other e2e
+// file against it too.
+import { eventually } from '../support/poll';
+import { ApiClient } from './api-client';
+import { auditStack, findings } from './audit';
+import { FiguresBook, figuresFrom } from './figures';
+import {
+  deliveriesAfter,
+  inState,
+  maxLateSeconds,
+  mistimed,
+  waitUntilAllFinal,
+  waitUntilMidFlight,
+} from './order-probes';
+import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from './stack';
+import { TemporalProductionServer } from './temporal-server';
+import { createOrders, downtime, mixedOrders, scenarioCustomer } from './workload';
+
+jest.setTimeout(300_000);
+
+const ORDERS = 60;
+const OUTAGE_MS = 5_000;
+
+const figures = new FiguresBook();
+let stack: Stack;
+let api: ApiClient;
+let temporal: TemporalProductionServer;
+
+beforeAll(async () => {
+  // A slow gateway keeps orders waiting on payment while others already wait on their delivery timer.
+  stack = await startStack(
+    'production-temporal',
+    { paymentsWorker: { PAYMENT_GATEWAY_DELAY_MS: '1000' } },
+    {
+      temporal: 'real',
+    },
+  );
+  api = new ApiClient(stack.apiUrl, stack.operatorToken);
+  if (!(stack.temporal instanceof TemporalProductionServer)) throw new Error('expected the production server');
+  temporal = stack.temporal;
+});
+
+afterAll(async () => {
+  await figures.flush();
+  await stack?.stop();
+});
+
+const readinessBecomes = (status: number, timeoutMs: number) =>
+  eventually(
+    `/readyz to answer ${status}`,
+    async () => {
+      const readiness = await api.readiness();
+      return readiness.status === status ? readiness.detail : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+
+it.each([
+  ['14 production Temporal SIGKILL', 'SIGKILLed', () => temporal.kill()],
+  ['15 production Temporal restart', 'stopped', () => temporal.stop()],
+])(
+  '%s: resumes every workflow and timer from PostgreSQL when the server is %s and started again',
+  (scenario, _how, takeDown) =>
+    withLogsOnFailure(stack, async () => {
+      const started = Date.now();
+      const customer = scenarioCustomer(`prod-temporal-${scenario.split(' ')[0]}`);
+      const { orders } = await createOrders(api, mixedOrders(customer, ORDERS), { concurrency: 16 });
+      const ids = orders.map((order) => order.id);
+      const atStop = await waitUntilMidFlight(stack.db, ids);
+      const stoppedAt = Date.now();
+      await takeDown();
+      const whileDown = await readinessBecomes(503, 30_000);
+      await downtime(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
+      await temporal.start();
+      const backAt = Date.now();
+      const recoveryMs = await waitUntilAllFinal(stack.db, ids, 150_000);
+      await readinessBecomes(200, 30_000);
+
+      const deliveries = await deliveriesAfter(stack.db, inState(atStop, 'confirmed'), backAt, DELIVERY_DELAY_SECONDS);
+      const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
+      figures.record(
+        figuresFrom(scenario, report, {
+          faults: [`temporal-server ${_how}`, `${((backAt - stoppedAt) / 1000).toFixed(1)}s down`],
+          recoveryMs,
+          durationMs: Date.now() - started,
+          extra: {
+            waiting_on_payment_at_stop: inState(atStop, 'created').length,
+            waiting_on_timer_at_stop: deliveries.length,
+            max_delivery_after_back: `${maxLateSeconds(deliveries)}s`,
+          },
+        }),
+      );
+
+      expect(whileDown).toMatch(/temporal/);
+      expect(findings(report)).toEqual([]);
+      expect(report.orders).toBe(ORDERS);
+      expect(report.finalStates).toEqual({ delivered: ORDERS * 0.75, cancelled: ORDERS * 0.25 });
+      expect(mistimed(deliveries)).toEqual([]);
+      expect(stack.unexpectedExits()).toEqual([]);
+    }),
+);
+
+it('finishes every order after the orders worker is SIGKILLed against the production server', () =>
+  withLogsOnFailure(stack, async () => {
+    const started = Date.now();
+    const customer = scenarioCustomer('prod-orders-kill');
+    const { orders } = await createOrders(api, mixedOrders(customer, ORDERS), { concurrency: 16 });
+    const ids = orders.map((order) => order.id);
+    const atKill = await waitUntilMidFlight(stack.db, ids);
+    await stack.ordersWorker.kill();
+    const killedAt = Date.now();
+    await downtime(OUTAGE_MS);
+    await stack.ordersWorker.start();
+    const backAt = Date.now();
+    const recoveryMs = await waitUntilAllFinal(stack.db, ids, 120_000);
+
+    const deliveries = await deliveriesAfter(stack.db, inState(atKill, 'confirmed'), backAt, DELIVERY_DELAY_SECONDS);
+    const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
+    figures.record(
+      figuresFrom('16 orders worker SIGKILL, production Temporal', report, {
+        faults: ['orders-worker SIGKILL', `${((backAt - killedAt) / 1000).toFixed(1)}s down`],
+        recoveryMs,
+        durationMs: Date.now() - started,
+        extra: { waiting_on_timer_at_kill: inState(atKill, 'confirmed').length },
+      }),
+    );
+
+    expect(findings(report)).toEqual([]);
+    expect(report.orders).toBe(ORDERS);
+    expect(report.finalStates).toEqual({ delivered: ORDERS * 0.75, cancelled: ORDERS * 0.25 });
+    expect(mistimed(deliveries)).toEqual([]);
+    expect(stack.unexpectedExits()).toEqual([]);
+  }));
