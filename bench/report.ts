@@ -471,6 +471,10 @@ function renderSecurity(cost: SecurityCost, lifecycle: LifecycleFigures | undefi
         ],
         ["payloads in a delivered order's history", cost.payloadsPerOrder],
         ['added per order (1 token check, each payload once each way), ms', fmt(cost.msPerOrder, 2)],
+        [
+          'added to a create (a token check, the start input and memo encrypted), ms',
+          fmt((cost.tokenVerifyUs + 2 * cost.encodeUsPerPayload) / 1000, 2),
+        ],
         ['CPU per order across the stack, both on (lifecycle), ms', fmt(total, 0)],
         ['share of it', total ? `${((100 * cost.msPerOrder) / total).toFixed(1)} %` : '—'],
       ],
