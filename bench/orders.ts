@@ -11,9 +11,9 @@ import {
   orderStateSearchAttribute,
   orderWorkflowId,
   orderWorkflowType,
-  type CreateOrderRequest,
   type OrderState,
 } from '../src/domain';
+import { type CreateOrderRequest } from '../src/api/schemas/order-input';
 import type { orderWorkflow } from '../src/workflows/order';
 import { closedLoop, OperationError, postJson } from './load';
 import type { OpenLoopSubject } from './open-loop';

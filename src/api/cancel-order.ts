@@ -3,14 +3,8 @@
 // decides it; the request id makes the two count once. SPEC §3 lists the answers.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import {
-  cancelSignal,
-  cancelUpdate,
-  orderWorkflowId,
-  type CancelOrderRequest,
-  type CancelRequest,
-  type OrderView,
-} from '../domain';
+import { cancelSignal, cancelUpdate, orderWorkflowId, type CancelRequest, type OrderView } from '../domain';
+import { type CancelOrderRequest } from './schemas/order-input';
 import type { OrderLookup } from './order-lookup';
 import { isTemporalUnavailable } from './unavailable';
 

@@ -22,10 +22,10 @@ import {
   orderSummary,
   orderWorkflowId,
   orderWorkflowType,
-  type CreateOrderRequest,
   type OrderMemo,
   type OrderView,
 } from '../domain';
+import { type CreateOrderRequest } from './schemas/order-input';
 import type { orderWorkflow } from '../workflows/order';
 import type { Backlog } from './backlog';
 import { orderIdForKey, requestFingerprint } from './idempotency';

@@ -1,6 +1,6 @@
 // The listing cursor is opaque to clients: base64url of the last order's (createdAt, id).
 import { z } from 'zod';
-import { orderIdSchema } from '../domain';
+import { orderIdSchema } from './schemas/order-input';
 import type { ListPosition } from './order-reads';
 
 const positionSchema = z.tuple([z.iso.datetime(), orderIdSchema]);

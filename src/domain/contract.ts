@@ -1,8 +1,8 @@
 // The contract between API, workers and workflow: queue names, ids, message definitions, inputs and activity shapes.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { CreateOrderRequest } from './order-input';
 import type { HistoryEntry, OrderState, OrderView, PaymentStatus, PaymentView } from './order';
+import type { CheckedOrder } from './order-rules';
 
 export const ORDERS_TASK_QUEUE = 'orders';
 export const PAYMENTS_TASK_QUEUE = 'payments';
@@ -45,7 +45,7 @@ export interface OrderMemo {
   requestFingerprint: string;
 }
 
-export interface NewOrder extends CreateOrderRequest {
+export interface NewOrder extends CheckedOrder {
   id: string;
   /** When the API accepted it; the workflow's start time when absent (an order started from the CLI). */
   createdAt?: string;

@@ -1,4 +1,3 @@
 export * from './order';
-export * from './order-input';
 export * from './order-rules';
 export * from './contract';

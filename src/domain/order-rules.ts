@@ -1,6 +1,6 @@
 // The order rules without a validation library, for the workflow sandbox: zod there is evaluated once per
 // workflow and costs ~1 MiB of worker memory per cached order (bench/README.md). The API validates with the zod
-// schema in order-input.ts, built from the same limits; a test keeps the two in agreement.
+// schema in src/api/schemas/order-input.ts, built from these limits and messages; a test keeps the two in agreement.
 import type { OrderItem } from './order';
 
 export const ORDER_LIMITS = {
@@ -18,6 +18,18 @@ export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 export const orderDefaults = { currency: 'MYR', paymentToken: 'tok_default' } as const;
 
+/** What each rule says when it is broken, from the limits above: the API's schema says the same. */
+export const orderRuleMessages = {
+  customerId: `must be 1–${ORDER_LIMITS.customerIdLength} characters`,
+  items: `must be 1–${ORDER_LIMITS.items} items`,
+  sku: `must be 1–${ORDER_LIMITS.skuLength} characters`,
+  quantity: `must be an integer 1–${ORDER_LIMITS.quantity}`,
+  unitPrice: `must be an integer 0–${ORDER_LIMITS.unitPrice}`,
+  currency: 'must be three capital letters',
+  paymentToken: `must match ${paymentTokenPattern.source}`,
+} as const;
+
+/** An order's request as the rules accept it, defaults applied. */
 export interface CheckedOrder {
   customerId: string;
   items: OrderItem[];
@@ -39,24 +51,24 @@ export function checkOrder(order: Record<string, unknown>): { order?: CheckedOrd
   const problems: string[] = [];
   const { customerId, items, currency = orderDefaults.currency, paymentToken = orderDefaults.paymentToken } = order;
   if (!isStringOfLength(customerId, ORDER_LIMITS.customerIdLength))
-    problems.push('customerId: must be 1–64 characters');
+    problems.push(`customerId: ${orderRuleMessages.customerId}`);
   if (!Array.isArray(items) || items.length < 1 || items.length > ORDER_LIMITS.items) {
-    problems.push('items: must be 1–100 items');
+    problems.push(`items: ${orderRuleMessages.items}`);
   } else {
     items.forEach((item: unknown, index) => {
       if (!isRecord(item)) return problems.push(`items.${index}: must be an object`);
       if (!isStringOfLength(item.sku, ORDER_LIMITS.skuLength))
-        problems.push(`items.${index}.sku: must be 1–64 characters`);
+        problems.push(`items.${index}.sku: ${orderRuleMessages.sku}`);
       if (!isIntegerIn(item.quantity, 1, ORDER_LIMITS.quantity))
-        problems.push(`items.${index}.quantity: must be an integer 1–1000`);
+        problems.push(`items.${index}.quantity: ${orderRuleMessages.quantity}`);
       if (!isIntegerIn(item.unitPrice, 0, ORDER_LIMITS.unitPrice))
-        problems.push(`items.${index}.unitPrice: must be an integer 0–1000000000`);
+        problems.push(`items.${index}.unitPrice: ${orderRuleMessages.unitPrice}`);
     });
   }
   if (typeof currency !== 'string' || !currencyPattern.test(currency))
-    problems.push('currency: must be three capital letters');
+    problems.push(`currency: ${orderRuleMessages.currency}`);
   if (typeof paymentToken !== 'string' || !paymentTokenPattern.test(paymentToken)) {
-    problems.push('paymentToken: must match ^tok_[A-Za-z0-9_]{1,60}$');
+    problems.push(`paymentToken: ${orderRuleMessages.paymentToken}`);
   }
   if (problems.length > 0) return { problems };
   const checkedItems = (items as OrderItem[]).map(({ sku, quantity, unitPrice }) => ({ sku, quantity, unitPrice }));

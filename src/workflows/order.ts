@@ -19,7 +19,6 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-// Not from '../domain': its index brings in zod, which the sandbox would evaluate once per workflow.
 import {
   acceptedOrder,
   assertTransition,
@@ -29,8 +28,6 @@ import {
   type OrderState,
   type OrderView,
   type PaymentView,
-} from '../domain/order';
-import {
   cancelSignal,
   cancelUpdate,
   orderStateSearchAttribute,
@@ -46,8 +43,9 @@ import {
   type OrderWorkflowInput,
   type PaymentActivities,
   type RefundRequest,
-} from '../domain/contract';
-import { checkOrder, uuidPattern } from '../domain/order-rules';
+  checkOrder,
+  uuidPattern,
+} from '../domain';
 
 // No maximum attempts: a database or gateway outage is waited out, never turned into a lost order.
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;

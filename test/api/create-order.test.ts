@@ -7,7 +7,8 @@ import { createOrderReads } from '../../src/api/order-reads';
 import { createOrderLookup } from '../../src/api/order-lookup';
 import { createBacklog } from '../../src/api/backlog';
 import { orderStatusSchema } from '../../src/api/schemas/responses';
-import { createOrderSchema, orderWorkflowId } from '../../src/domain';
+import { orderWorkflowId } from '../../src/domain';
+import { createOrderSchema } from '../../src/api/schemas/order-input';
 import { eventually } from '../support/poll';
 import { asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 

@@ -1,4 +1,5 @@
-import { checkOrder, createOrderSchema } from '../../src/domain';
+import { checkOrder } from '../../src/domain';
+import { createOrderSchema } from '../../src/api/schemas/order-input';
 
 const valid = { customerId: 'c-1', items: [{ sku: 'A', quantity: 1, unitPrice: 0 }] };
 const item = valid.items[0];

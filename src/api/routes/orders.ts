@@ -1,6 +1,7 @@
 // HTTP ⇄ orders: validate, call a command or a read, and map each outcome to its status code on purpose.
 import { Router, type Request, type Response } from 'express';
-import { cancelOrderSchema, createOrderSchema, isPaymentSettled, orderIdSchema, type OrderView } from '../../domain';
+import { isPaymentSettled, type OrderView } from '../../domain';
+import { cancelOrderSchema, createOrderSchema, orderIdSchema } from '../schemas/order-input';
 import { callerOf, type Caller } from '../auth';
 import type { CancelOrder } from '../cancel-order';
 import { BacklogFullError, IdempotencyConflictError, OrderNotAcceptedError, type CreateOrder } from '../create-order';

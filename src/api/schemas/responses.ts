@@ -1,6 +1,7 @@
 // What the API answers, as zod schemas: the OpenAPI document is generated from them and tests check bodies with them.
 import { z } from 'zod';
-import { orderIdSchema, orderItemSchema, orderStates, paymentStatuses, type OrderView } from '../../domain';
+import { orderStates, paymentStatuses, type OrderView } from '../../domain';
+import { orderIdSchema, orderItemSchema } from './order-input';
 
 const timestamp = z.iso.datetime();
 const orderState = z.enum(orderStates);
