@@ -1,6 +1,7 @@
 // Order persistence: every state change is one guarded, idempotent transaction.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../db/knex';
+import { EVENTS, ORDERS, toHistoryEntry, type HistoryRow, type OrderRow } from '../db/orders-schema';
 import {
   canReach,
   type CancelRejectionRecord,
@@ -9,13 +10,9 @@ import {
   type OrderCreatedRecord,
   type OrderState,
   type PaymentSettledRecord,
-  type PaymentStatus,
   type RecordedAt,
   type TransitionRecord,
 } from '../domain';
-
-const ORDERS = 'orders.orders';
-const EVENTS = 'orders.order_events';
 
 export const ILLEGAL_TRANSITION_ERROR = 'IllegalTransition';
 
@@ -152,13 +149,7 @@ async function storedEventAt(db: Db, orderId: string, dedupeKey: string): Promis
   return { at: event.at.toISOString() };
 }
 
-interface DecisionRow {
-  state: OrderState;
-  cancel_reason: string | null;
-  payment_status: PaymentStatus;
-  payment_id: string | null;
-  updated_at: Date;
-}
+type DecisionRow = Pick<OrderRow, 'state' | 'cancel_reason' | 'payment_status' | 'payment_id' | 'updated_at'>;
 
 /**
  * The row's word on a decision from `from`: its current state and the transitions recorded after `from`. Refuses
@@ -177,24 +168,16 @@ async function committedSince(db: Db, orderId: string, from: OrderState, to: Ord
   const fromEvent = db(EVENTS)
     .where({ order_id: orderId, dedupe_key: `transition:${from}` })
     .select('id');
-  const events: { to_state: OrderState; reason: string | null; requested_by: string | null; at: Date }[] = await db(
-    EVENTS,
-  )
+  const events: HistoryRow[] = await db(EVENTS)
     .where({ order_id: orderId, event: 'transition' })
     .where('id', '>', fromEvent)
     .orderBy('id')
-    .select('to_state', 'reason', 'requested_by', 'at');
+    .select('event', 'to_state', 'reason', 'requested_by', 'at');
   return {
     state: row.state,
     cancelReason: row.cancel_reason,
     payment: { status: row.payment_status, id: row.payment_id },
     updatedAt: row.updated_at.toISOString(),
-    transitions: events.map((e) => ({
-      event: 'transition',
-      state: e.to_state,
-      at: e.at.toISOString(),
-      reason: e.reason,
-      by: e.requested_by,
-    })),
+    transitions: events.map((event) => ({ ...toHistoryEntry(event), event: 'transition' })),
   };
 }

@@ -1,30 +1,7 @@
 // The API's reads: orders and their history from the `orders` schema, written only by the order workflow.
 import type { Db } from '../db/knex';
-import type { HistoryEntry, OrderItem, OrderState, OrderView, PaymentStatus } from '../domain';
-
-interface OrderRow {
-  id: string;
-  customer_id: string;
-  currency: string;
-  items: OrderItem[];
-  amount: number;
-  state: OrderState;
-  cancel_reason: string | null;
-  payment_status: PaymentStatus;
-  payment_id: string | null;
-  request_fingerprint: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface EventRow {
-  order_id: string;
-  event: HistoryEntry['event'];
-  to_state: OrderState;
-  reason: string | null;
-  requested_by: string | null;
-  at: Date;
-}
+import { EVENTS, ORDERS, toOrderView, type EventRow, type HistoryRow, type OrderRow } from '../db/orders-schema';
+import type { OrderState, OrderView } from '../domain';
 
 /** A position in the newest-first listing: the last order of a page. */
 export interface ListPosition {
@@ -45,35 +22,10 @@ export interface OrderPage {
   next: ListPosition | null;
 }
 
-const ORDERS = 'orders.orders';
-const EVENTS = 'orders.order_events';
-
-function toView(row: OrderRow, events: EventRow[]): OrderView {
-  return {
-    id: row.id,
-    customerId: row.customer_id,
-    currency: row.currency,
-    items: row.items,
-    amount: row.amount,
-    state: row.state,
-    cancelReason: row.cancel_reason,
-    payment: { status: row.payment_status, id: row.payment_id },
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    history: events.map((e) => ({
-      event: e.event,
-      state: e.to_state,
-      at: e.at.toISOString(),
-      reason: e.reason,
-      by: e.requested_by,
-    })),
-  };
-}
-
 export function createOrderReads(db: Db) {
   async function withHistory(rows: OrderRow[]): Promise<OrderView[]> {
     if (rows.length === 0) return [];
-    const events: EventRow[] = await db(EVENTS)
+    const events: (HistoryRow & Pick<EventRow, 'order_id'>)[] = await db(EVENTS)
       .whereIn(
         'order_id',
         rows.map((row) => row.id),
@@ -81,7 +33,7 @@ export function createOrderReads(db: Db) {
       .orderBy('id')
       .select('order_id', 'event', 'to_state', 'reason', 'requested_by', 'at');
     return rows.map((row) =>
-      toView(
+      toOrderView(
         row,
         events.filter((event) => event.order_id === row.id),
       ),
