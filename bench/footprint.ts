@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { getHeapStatistics } from 'node:v8';
 import type { Client } from '@temporalio/client';
 import { orderWorkflowId, statusQuery } from '../src/domain';
-import { mapConcurrent } from '../test/e2e/workload';
+import { mapConcurrent } from '../dev/support/map-concurrent';
 import { benchCustomer, startOrdersPaced, waitForCounts } from './orders';
 import type { Progress } from './progress';
 import type { ProcessSampler } from './sampler';

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { orderWorkflowId } from '../src/domain';
-import { mapConcurrent } from '../test/e2e/workload';
+import { mapConcurrent } from '../dev/support/map-concurrent';
 import { benchCustomer, startOrdersPaced, stateCounts, waitForCounts } from './orders';
 import type { Progress } from './progress';
 import { distribution, type Distribution } from './stats';

@@ -37,7 +37,7 @@ import {
 } from './report';
 import { ProcessSampler } from './sampler';
 import { distribution, perSecond } from './stats';
-import type { TemporalKind } from '../test/e2e/stack';
+import type { TemporalKind } from '../dev/stack/stack';
 import { connectExternalTarget, startEmbeddedTarget, type BenchTarget, type ExternalAddresses } from './target';
 import { deliveryRows, timerAccuracy } from './timers';
 

@@ -1,9 +1,9 @@
-// The system under test: the full stack the bench starts itself (test/e2e/stack.ts), or one already running whose
+// The system under test: the full stack the bench starts itself (dev/stack/stack.ts), or one already running whose
 // addresses were given. Only a stack of its own can be restarted, killed and measured per process.
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { createDb, type Db } from '../src/db/knex';
-import { startStack, type TemporalKind } from '../test/e2e/stack';
+import { startStack, type TemporalKind } from '../dev/stack/stack';
 import type { ApiEndpoint } from './orders';
 
 /** A service as the bench controls it (the orders worker, the API): a crash, a start with other settings. */

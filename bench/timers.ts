@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { Db } from '../src/db/knex';
 import { orderWorkflowId } from '../src/domain';
-import { mapConcurrent } from '../test/e2e/workload';
+import { mapConcurrent } from '../dev/support/map-concurrent';
 import { distribution, type Distribution } from './stats';
 
 export interface DeliveryRow {

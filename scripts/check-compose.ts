@@ -1,5 +1,5 @@
 // `npm run check:compose`: validates docker-compose.yml without a Docker engine, through the Go checker
-// in tools/compose-check (compose-go, as `docker compose config` uses). `go run` reuses Go's build cache.
+// in dev/wrappers/compose-check (compose-go, as `docker compose config` uses). `go run` reuses Go's build cache.
 // Then docker-compose.observability.yml merged over it, as `docker compose -f … -f …` merges them.
 // Optional arguments check other compose files instead (merged in order), resolved against the repository.
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ function shown(file: string): string {
 
 for (const files of runs) {
   const result = spawnSync('go', ['run', '.', '-project-dir', root, ...files.flatMap((file) => ['-file', file])], {
-    cwd: path.join(root, 'tools', 'compose-check'),
+    cwd: path.join(root, 'dev', 'wrappers', 'compose-check'),
     stdio: ['ignore', 'inherit', 'pipe'],
     encoding: 'utf8',
   });
@@ -28,7 +28,7 @@ for (const files of runs) {
     const missing = (result.error as NodeJS.ErrnoException).code === 'ENOENT';
     console.error(
       missing
-        ? 'check:compose needs Go (1.24 or later) on PATH to run tools/compose-check.'
+        ? 'check:compose needs Go (1.24 or later) on PATH to run dev/wrappers/compose-check.'
         : `check:compose could not run the Go checker: ${result.error.message}`,
     );
     process.exit(2);

@@ -2,14 +2,14 @@
 // helm lint and template over every values file in the chart's ci/ folder, kubeconform's strict schemas, then a
 // real kube-apiserver (with etcd, on loopback) for `helm install --dry-run=server` and `kubectl apply
 // --dry-run=server`; last, broken renderings that the API server must refuse, so the check is known to bite.
-// The tools are built once into the tools cache (src/tools/k8s-tools.ts); every process started is stopped.
+// The tools are built once into the tools cache (dev/tools/k8s-tools.ts); every process started is stopped.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { crdSchemaLocation, writeCrdSchemas } from '../src/tools/crd-schemas';
-import { run } from '../src/tools/exec';
-import { startKubeApiServer, type KubeApiServer } from '../src/tools/kube-apiserver';
+import { crdSchemaLocation, writeCrdSchemas } from '../dev/tools/crd-schemas';
+import { run } from '../dev/tools/exec';
+import { startKubeApiServer, type KubeApiServer } from '../dev/tools/kube-apiserver';
 import {
   HELM_VERSION,
   KUBECONFORM_VERSION,
@@ -20,7 +20,7 @@ import {
   resolveKubeBinaries,
   resolveKubeconform,
   resolveKubeconformSchemas,
-} from '../src/tools/k8s-tools';
+} from '../dev/tools/k8s-tools';
 
 const root = path.resolve(__dirname, '..');
 const chartDir = path.join(root, 'deploy', 'helm', 'order-system');

@@ -1,7 +1,7 @@
 // `npm run db`: embedded PostgreSQL under .data/postgres with the `orders` database, unless DATABASE_URL is set.
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
-import { startLocalDatabase } from '../src/tools/local-stack';
+import { startLocalDatabase } from '../dev/tools/local-stack';
 
 const say = (line: string) => process.stdout.write(`[db] ${line}\n`);
 

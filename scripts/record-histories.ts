@@ -20,16 +20,16 @@ import {
   type OrderWorkflowInput,
 } from '../src/domain';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../src/payload-codec';
-import { startEmbeddedPostgres } from '../src/tools/postgres';
-import { resolveTemporalCli } from '../src/tools/temporal-cli';
-import { startTemporalDevServer } from '../src/tools/temporal-server';
+import { startEmbeddedPostgres } from '../dev/tools/postgres';
+import { resolveTemporalCli } from '../dev/tools/temporal-cli';
+import { startTemporalDevServer } from '../dev/tools/temporal-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createOrdersWorker } from '../src/workers/orders/worker';
 import { createPaymentsWorker } from '../src/workers/payments/worker';
-import { holdingDeliveries, type DeliveryHold } from '../test/support/delivery-holds';
-import { eventually } from '../test/support/poll';
-import { freePort } from '../src/tools/net';
+import { holdingDeliveries, type DeliveryHold } from '../dev/support/delivery-holds';
+import { eventually } from '../dev/support/poll';
+import { freePort } from '../dev/tools/net';
 
 const outDir = join(__dirname, '..', 'test', 'fixtures', 'histories');
 /** The histories are encrypted as production's are, with this test-only key (the replay tier decrypts with it). */

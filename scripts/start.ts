@@ -10,8 +10,8 @@ import {
   localCodecEndpoint,
   startLocalTemporal,
   type Stoppable,
-} from '../src/tools/local-stack';
-import { startService, type ServiceProcess } from '../src/tools/service-process';
+} from '../dev/tools/local-stack';
+import { startService, type ServiceProcess } from '../dev/tools/service-process';
 
 const root = join(__dirname, '..');
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);

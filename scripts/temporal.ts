@@ -1,7 +1,7 @@
 // `npm run temporal`: the Temporal dev server on 127.0.0.1:7233, Web UI on 8233, state in .data/temporal.db.
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
-import { localCodecEndpoint, startLocalTemporal } from '../src/tools/local-stack';
+import { localCodecEndpoint, startLocalTemporal } from '../dev/tools/local-stack';
 
 const say = (line: string) => process.stdout.write(`[temporal] ${line}\n`);
 

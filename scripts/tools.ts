@@ -1,10 +1,10 @@
-// `npm run tools`: obtains the local servers once (cached outside the work tree; see src/tools/cache.ts).
-import { toolsCacheDir } from '../src/tools/cache';
-import { run } from '../src/tools/exec';
-import { embeddedPostgresVersion } from '../src/tools/postgres';
-import { resolveTemporalCli } from '../src/tools/temporal-cli';
-import { resolveTemporalServer, TEMPORAL_SERVER_VERSION } from '../src/tools/temporal-production';
-import { resolveTestServer } from '../src/tools/test-server';
+// `npm run tools`: obtains the local servers once (cached outside the work tree; see dev/tools/cache.ts).
+import { toolsCacheDir } from '../dev/tools/cache';
+import { run } from '../dev/tools/exec';
+import { embeddedPostgresVersion } from '../dev/tools/postgres';
+import { resolveTemporalCli } from '../dev/tools/temporal-cli';
+import { resolveTemporalServer, TEMPORAL_SERVER_VERSION } from '../dev/tools/temporal-production';
+import { resolveTestServer } from '../dev/tools/test-server';
 
 const say = (line: string) => process.stdout.write(`[tools] ${line}\n`);
 

@@ -14,7 +14,7 @@ import { parseJsonBody } from './json-body';
 import { createMetrics } from './metrics';
 import { createOrderLookup } from './order-lookup';
 import { createOrderReads } from './order-reads';
-import { problemHandler, unknownRoute } from './problem';
+import { methodNotAllowed, problemHandler, unknownRoute } from './problem';
 import { requestLogging } from './request-logging';
 import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
@@ -93,6 +93,7 @@ export function createApp({ client, db, config, logger, auth, codec }: AppDeps):
     }),
   );
 
+  app.use(methodNotAllowed(openApi.paths));
   app.use(unknownRoute);
   app.use(problemHandler(logger));
   return app;

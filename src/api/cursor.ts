@@ -18,9 +18,16 @@ function decodeCursor(cursor: string): ListPosition | undefined {
   }
 }
 
+export const CURSOR_DESCRIPTION =
+  "An opaque token: a page's `nextCursor`, passed back unchanged to get the next page (base64url, 1–512 characters). Any other value is 400.";
+
 /** A query-string cursor, checked and decoded while the query is validated. */
-export const cursorSchema = z.string().transform((cursor, ctx) => {
-  const position = decodeCursor(cursor);
-  if (!position) ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API' });
-  return position ?? z.NEVER;
-});
+export const cursorSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,512}$/, 'is not a cursor returned by this API')
+  .describe(CURSOR_DESCRIPTION)
+  .transform((cursor, ctx) => {
+    const position = decodeCursor(cursor);
+    if (!position) ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API' });
+    return position ?? z.NEVER;
+  });

@@ -1,6 +1,6 @@
 // Every error leaves the API as application/problem+json (RFC 9457): never a stack trace, never HTML.
 import { STATUS_CODES } from 'node:http';
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { Router, type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { isPostgresUnavailable, isTemporalUnavailable } from './unavailable';
 
@@ -34,6 +34,27 @@ export const notFound = (detail: string) => new HttpProblem(404, detail);
 export function sendProblem(res: Response, problem: Problem): void {
   if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/**
+ * For every path of the contract, a method it does not serve is 405 with `Allow` (OPTIONS is answered by express's
+ * routers with `Allow`).
+ * The methods come from the OpenAPI document, so the answer cannot drift from the routes it describes.
+ */
+export function methodNotAllowed(paths: Record<string, object>): Router {
+  const router = Router();
+  for (const [path, operations] of Object.entries(paths)) {
+    const methods = Object.keys(operations).filter((key) => HTTP_METHODS.includes(key));
+    if (methods.includes('get') && !methods.includes('head')) methods.push('head');
+    const allow = methods.map((method) => method.toUpperCase()).join(', ');
+    router.all(path.replace(/\{(\w+)\}/g, ':$1'), (req, res) => {
+      res.setHeader('Allow', allow);
+      throw new HttpProblem(405, `${req.method} is not served on ${req.path}; it serves ${allow}`);
+    });
+  }
+  return router;
 }
 
 export const unknownRoute: RequestHandler = (req) => {

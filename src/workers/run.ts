@@ -7,7 +7,7 @@ import { createDb, type Db } from '../db/knex';
 import { createLogger, temporalLogger } from '../logging';
 import { configuredPayloadCodec } from '../payload-codec';
 import { startTracing } from '../telemetry';
-import { freePort } from '../tools/net';
+import { freePort } from '../net';
 import { startWorkerHealthServer } from './health-server';
 
 export interface WorkerParts {

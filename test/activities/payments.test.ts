@@ -5,7 +5,7 @@ import { createPaymentActivities } from '../../src/activities/payments';
 import { PAYMENT_INVALID_ERROR, type PaymentActivities, type PaymentRequest } from '../../src/domain';
 import { gate } from '../workflow/fakes';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 
 let database: TestDatabase;
 

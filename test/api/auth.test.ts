@@ -6,7 +6,7 @@ import { SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import request from 'supertest';
 import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, signToken } from '../../src/api/auth-keys';
 import { orderListSchema } from '../../src/api/schemas/responses';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import {
   asCancelAnswer,
   asOrder,

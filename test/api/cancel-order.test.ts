@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
 import { orderWorkflowId } from '../../src/domain';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { cancelRefusedSchema } from '../../src/api/schemas/responses';
 import { asCancelAnswer, asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 

@@ -9,7 +9,7 @@ import { createBacklog } from '../../src/api/backlog';
 import { orderStatusSchema } from '../../src/api/schemas/responses';
 import { orderWorkflowId } from '../../src/domain';
 import { createOrderSchema } from '../../src/api/schemas/order-input';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 
 let stack: ApiStack;

@@ -16,9 +16,9 @@ import type { OrderActivities, OrderState, OrderView } from '../../src/domain';
 import { createOrderActivities } from '../../src/activities/orders';
 import { createLogger } from '../../src/logging';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { eventually } from '../support/poll';
-import { freePort } from '../support/ports';
-import { createDevServerEnv } from '../../src/tools/temporal-env';
+import { eventually } from '../../dev/support/poll';
+import { freePort } from '../../dev/tools/net';
+import { createDevServerEnv } from '../../dev/tools/temporal-env';
 import { createOrdersWorker } from '../../src/workers/orders/worker';
 import { createPaymentsWorker } from '../../src/workers/payments/worker';
 

@@ -194,6 +194,13 @@ describe('GET /openapi.json', () => {
     expect(documented.sort()).toEqual(exercises.map(([method, path, status]) => key(method, path, status)).sort());
   });
 
+  it('says what a cursor looks like', () => {
+    const cursor = document.paths['/orders'].get.parameters?.find((parameter) => parameter.name === 'cursor') as
+      { schema: { description?: string; pattern?: string } } | undefined;
+    expect(cursor?.schema.description).toMatch(/nextCursor/);
+    expect(cursor?.schema.pattern).toBe('^[A-Za-z0-9_-]{1,512}$');
+  });
+
   it.each(exercises)('%s %s answers %i as documented', async (method, path, status, call) => {
     const response = await call();
     expect(response.status).toBe(status);

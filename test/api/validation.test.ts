@@ -121,11 +121,26 @@ describe('create request validation', () => {
 describe('any route', () => {
   it.each([
     ['GET', '/nowhere'],
-    ['DELETE', '/orders'],
-    ['PUT', `/orders/${randomUUID()}`],
     ['GET', '/orders/%zz'],
   ])('answers 404 problem for %s %s', async (method, path) => {
     expectProblem(await request(app)[method.toLowerCase() as 'get'](path), 404);
+  });
+
+  it.each([
+    ['TRACE', '/orders', 'POST, GET, HEAD'],
+    ['DELETE', '/orders', 'POST, GET, HEAD'],
+    ['PUT', `/orders/${randomUUID()}`, 'GET, HEAD'],
+    ['GET', `/orders/${randomUUID()}/cancel`, 'POST'],
+    ['POST', '/healthz', 'GET, HEAD'],
+  ])('answers 405 problem with Allow for %s %s', async (method, path, allow) => {
+    const response = await request(app)[method.toLowerCase() as 'get'](path);
+    expectProblem(response, 405);
+    expect(response.headers.allow).toBe(allow);
+  });
+
+  it('answers OPTIONS on a known path with the methods it serves', async () => {
+    const response = await request(app).options('/orders').expect(200);
+    expect(response.headers.allow?.split(/, ?/).sort()).toEqual(['GET', 'HEAD', 'POST']);
   });
 
   it('sets security headers and hides the framework', async () => {

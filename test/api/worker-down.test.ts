@@ -8,8 +8,8 @@ import request from 'supertest';
 
 import { cancelRefusedSchema, orderStatusSchema } from '../../src/api/schemas/responses';
 import { isFinal, orderWorkflowId, type OrderView } from '../../src/domain';
-import { holdingDeliveries } from '../support/delivery-holds';
-import { eventually } from '../support/poll';
+import { holdingDeliveries } from '../../dev/support/delivery-holds';
+import { eventually } from '../../dev/support/poll';
 import {
   asCancelAnswer,
   asOrder,

@@ -1,6 +1,6 @@
 // The rules one order's Postgres rows and gateway calls must satisfy. Pure: each returns what it found wrong.
 import { canTransition, type OrderState, type PaymentStatus } from '../../src/domain';
-import type { GatewayCall } from './gateway-calls';
+import type { GatewayCall } from '../../dev/stack/gateway-calls';
 
 export interface OrderRow {
   id: string;

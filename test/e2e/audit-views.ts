@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { orderWorkflowId, statusQuery, type OrderView } from '../../src/domain';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import type { ApiClient } from './api-client';
 import type { Finding, OrderRow } from './audit-rules';
 

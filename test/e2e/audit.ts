@@ -16,9 +16,9 @@ import {
   type PaymentRow,
 } from './audit-rules';
 import { checkViews } from './audit-views';
-import type { GatewayCall } from './gateway-calls';
-import type { Stack } from './stack';
-import { mapConcurrent } from './workload';
+import type { GatewayCall } from '../../dev/stack/gateway-calls';
+import type { Stack } from '../../dev/stack/stack';
+import { mapConcurrent } from '../../dev/support/map-concurrent';
 
 export interface AuditScope {
   api: ApiClient;

@@ -1,12 +1,13 @@
 // Clients racing the system: a cancel sent right as the delivery timer fires, and creates retried across an API crash.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { ApiClient, type CancelAnswer, type CreateOrderBody } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
-import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from './stack';
+import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
 import { statesOf, waitUntilAllFinal } from './order-probes';
-import { createOrders, mapConcurrent, orderBody, scenarioCustomer } from './workload';
+import { mapConcurrent } from '../../dev/support/map-concurrent';
+import { createOrders, orderBody, scenarioCustomer } from './workload';
 
 jest.setTimeout(240_000);
 

@@ -1,7 +1,7 @@
 // What the scenarios watch while faults play out: order states and transition times as Postgres records them.
 import type { Db } from '../../src/db/knex';
 import { isFinal, orderStates, type OrderState } from '../../src/domain';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 
 const finalStates = orderStates.filter(isFinal);
 

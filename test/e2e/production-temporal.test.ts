@@ -2,7 +2,7 @@
 // image's environment variables and deploy/'s dynamic config, as docker-compose runs it) under the key faults:
 // the server itself SIGKILLed and stopped, and the orders worker SIGKILLed. E2E_TEMPORAL=real runs every other e2e
 // file against it too.
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
@@ -14,8 +14,8 @@ import {
   waitUntilAllFinal,
   waitUntilMidFlight,
 } from './order-probes';
-import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from './stack';
-import { TemporalProductionServer } from './temporal-server';
+import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
+import { TemporalProductionServer } from '../../dev/stack/temporal-server';
 import { createOrders, downtime, mixedOrders, scenarioCustomer } from './workload';
 
 jest.setTimeout(300_000);

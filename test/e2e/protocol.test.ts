@@ -1,14 +1,15 @@
 // The order protocol under faults: creates taken while the orders worker is down, cancels answered truthfully while
 // workers die, a crash between a local write and its task's completion, and a dead payments worker noticed in seconds.
 import { isFinal } from '../../src/domain';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { ApiClient, type CancelAnswer } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
 import { statesOf, waitUntilAllFinal } from './order-probes';
-import { startStack, withLogsOnFailure, type Stack } from './stack';
-import { createOrders, downtime, mapConcurrent, mixedOrders, orderBody, scenarioCustomer } from './workload';
-import { DELIVERY_DELAY_SECONDS } from './stack';
+import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
+import { mapConcurrent } from '../../dev/support/map-concurrent';
+import { createOrders, downtime, mixedOrders, orderBody, scenarioCustomer } from './workload';
+import { DELIVERY_DELAY_SECONDS } from '../../dev/stack/stack';
 
 jest.setTimeout(300_000);
 

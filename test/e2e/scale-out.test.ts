@@ -2,14 +2,15 @@
 // one PostgreSQL; one of each is SIGKILLed mid-flow and the survivors finish every order, once.
 import { orderSchema } from '../../src/api/schemas/responses';
 import type { OrderView } from '../../src/domain';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { ApiClient, UnexpectedAnswerError, type CreateOrderBody } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
-import { readGatewayCalls } from './gateway-calls';
+import { readGatewayCalls } from '../../dev/stack/gateway-calls';
 import { inState, waitUntilAllFinal } from './order-probes';
-import { startStack, withLogsOnFailure, type Stack } from './stack';
-import { mapConcurrent, mixedOrders, scenarioCustomer } from './workload';
+import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
+import { mapConcurrent } from '../../dev/support/map-concurrent';
+import { mixedOrders, scenarioCustomer } from './workload';
 
 jest.setTimeout(300_000);
 

@@ -3,9 +3,10 @@ import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
 import { hostileRequests } from './hostile-requests';
-import { startStack, withLogsOnFailure, type Stack } from './stack';
+import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
 import { waitUntilAllFinal } from './order-probes';
-import { createOrders, mapConcurrent, orderBody, scenarioCustomer } from './workload';
+import { mapConcurrent } from '../../dev/support/map-concurrent';
+import { createOrders, orderBody, scenarioCustomer } from './workload';
 
 jest.setTimeout(240_000);
 

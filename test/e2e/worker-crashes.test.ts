@@ -1,9 +1,9 @@
 // Worker crashes: either worker killed with SIGKILL mid-flow and restarted; every order still ends once, correctly.
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
-import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from './stack';
+import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
 import {
   deliveriesAfter,
   inState,

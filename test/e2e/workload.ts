@@ -2,24 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderView } from '../../src/domain';
 import type { ApiClient, CreateOrderBody } from './api-client';
-
-/** Runs `work` over `items` with at most `concurrency` calls in flight; results keep the items' order. */
-export async function mapConcurrent<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index], index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
-  return results;
-}
+import { mapConcurrent } from '../../dev/support/map-concurrent';
 
 /** A customer id of its own per scenario, so the audit can find every row a scenario caused, expected or not. */
 export function scenarioCustomer(scenario: string): string {

@@ -2,8 +2,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresUnreachableError, startEmbeddedPostgres } from '../../src/tools/postgres';
-import { freePort } from './ports';
+import { PostgresUnreachableError, startEmbeddedPostgres } from '../../dev/tools/postgres';
+import { freePort } from '../../dev/tools/net';
 
 declare global {
   var __testPostgres: { stop(): Promise<void> } | undefined;

@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerStatus } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
-import { startService, type ServiceProcess } from '../../src/tools/service-process';
-import { createDevServerEnv } from '../../src/tools/temporal-env';
+import { startService, type ServiceProcess } from '../../dev/tools/service-process';
+import { createDevServerEnv } from '../../dev/tools/temporal-env';
 import { startWorkerHealthServer, type WorkerHealthServer } from '../../src/workers/health-server';
-import { eventually } from '../support/poll';
-import { freePort } from '../support/ports';
+import { eventually } from '../../dev/support/poll';
+import { freePort } from '../../dev/tools/net';
 
 function statusIn(runState: WorkerStatus['runState']): WorkerStatus {
   return {

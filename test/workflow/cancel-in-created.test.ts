@@ -1,7 +1,7 @@
 // Its own file and environment: once an activity that is running or in retry backoff has been cancelled, the Java
 // test server stops skipping time for the rest of that environment's life (timers then take real time).
 import { cancelSignal } from '../../src/domain';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { FakeOrderStore, FakePayments, gate } from './fakes';
 import { startWorkflowHarness, type WorkflowHarness } from './harness';
 

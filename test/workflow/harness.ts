@@ -14,9 +14,9 @@ import {
   type OrderView,
   type OrderWorkflowInput,
 } from '../../src/domain';
-import { createTimeSkippingEnv } from '../../src/tools/temporal-env';
+import { createTimeSkippingEnv } from '../../dev/tools/temporal-env';
 import type { orderWorkflow } from '../../src/workflows';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import type { FakeOrderStore, FakePayments } from './fakes';
 
 export const DELIVERY_DELAY_SECONDS = 24 * 60 * 60;

@@ -1,6 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { cancelSignal, cancelUpdate, statusQuery } from '../../src/domain';
-import { eventually } from '../support/poll';
+import { eventually } from '../../dev/support/poll';
 import { FakeOrderStore, FakePayments, gate, invalidToken } from './fakes';
 import { DELIVERY_DELAY_SECONDS, newOrderInput, startWorkflowHarness, type WorkflowHarness } from './harness';
 

@@ -83,7 +83,7 @@ const queryParameters = Object.entries(listOrdersQuerySchema.shape).map(([name, 
   schema: embeddable(z.toJSONSchema(schema, { io: 'input' })),
 }));
 
-export function openApiDocument(): JsonSchema {
+export function openApiDocument(): JsonSchema & { paths: Record<string, object> } {
   return {
     openapi: '3.1.0',
     info: {

@@ -35,7 +35,10 @@ export const cancelAnswerSchema = orderSchema.extend({ cancellation: cancellatio
 
 export const orderListSchema = z.strictObject({
   items: z.array(orderSchema),
-  nextCursor: z.string().nullable(),
+  nextCursor: z
+    .string()
+    .nullable()
+    .describe('The `cursor` of the next page (an opaque base64url token); null on the last page'),
 });
 
 export const orderStatusSchema = z.strictObject({ id: orderIdSchema, state: orderState });

@@ -9,10 +9,10 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
-import { createDatabase } from '../../src/tools/postgres';
+import { createDatabase } from '../tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
-import { freePort } from '../support/ports';
+import { freePort } from '../tools/net';
 import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
 import {
@@ -165,7 +165,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
   const ordersWorkers = each(workers, (i) =>
-    service(numbered('orders-worker', i), 'test/e2e/orders-worker.ts', 'worker started', {
+    service(numbered('orders-worker', i), 'dev/stack/orders-worker.ts', 'worker started', {
       WORKFLOW_BUNDLE_PATH: bundlePath,
       ...envs.ordersWorker,
     }),
@@ -174,7 +174,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const paymentsWorkers = each(workers, (i) =>
     service(
       numbered('payments-worker', i),
-      'test/e2e/recording-payments-worker.ts',
+      'dev/stack/recording-payments-worker.ts',
       'worker started',
       envs.paymentsWorker,
     ),
@@ -187,7 +187,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     }),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
-  const postgres = service('postgres', 'test/e2e/postgres-main.ts', 'postgres ready', {
+  const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
     E2E_PG_DATA_DIR: pgDataDir,
     E2E_PG_PORT: String(pgPort),
   });

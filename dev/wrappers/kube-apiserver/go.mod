@@ -1,7 +1,7 @@
 // Builds kube-apiserver and kubectl from k8s.io/kubernetes for `npm run check:k8s` (scripts/check-k8s.ts).
 // k8s.io/kubernetes points its staging modules at ./staging; outside its tree they must be replaced by
 // their published versions, so the block below repeats its replace lines with versions.
-module order-system/tools/kube-apiserver
+module order-system/dev/wrappers/kube-apiserver
 
 go 1.26.0
 

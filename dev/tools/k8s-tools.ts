@@ -7,12 +7,12 @@ import { findOnPath, installAtomically, isExecutable, run, type Log } from './ex
 
 export const HELM_VERSION = '3.22.0';
 export const KUBECONFORM_VERSION = '0.8.0';
-/** kube-apiserver and kubectl; the wrapper module in tools/kube-apiserver pins the same release. */
+/** kube-apiserver and kubectl; the wrapper module in dev/wrappers/kube-apiserver pins the same release. */
 export const KUBERNETES_VERSION = '1.37.2';
 /** The PyPI package whose `-local-strict` schemas kubeconform reads; its 1.37 schemas match KUBERNETES_VERSION. */
 export const KUBERNETES_VALIDATE_VERSION = '1.37.0';
 
-const wrapperModuleDir = resolve(__dirname, '..', '..', 'tools', 'kube-apiserver');
+const wrapperModuleDir = resolve(__dirname, '..', 'wrappers', 'kube-apiserver');
 
 async function requireGo(): Promise<string> {
   const go = await findOnPath('go');

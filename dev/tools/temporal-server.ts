@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { customerIdSearchAttribute, orderStateSearchAttribute } from '../domain';
+import { customerIdSearchAttribute, orderStateSearchAttribute } from '../../src/domain';
 import { sdkDownloadIntoCache } from './cache';
 import type { Log } from './exec';
 import { canConnect, waitForPort } from './net';

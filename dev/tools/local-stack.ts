@@ -1,8 +1,8 @@
 // The embedded default of SPEC §2: PostgreSQL and a Temporal dev server kept under .data/, for `npm start`,
 // `npm run db` and `npm run temporal`.
 import { join } from 'node:path';
-import { loadOrCreateSigningKey, signToken } from '../api/auth-keys';
-import type { Config } from '../config';
+import { loadOrCreateSigningKey, signToken } from '../../src/api/auth-keys';
+import type { Config } from '../../src/config';
 import type { Log } from './exec';
 import { createDatabase, startEmbeddedPostgres } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';

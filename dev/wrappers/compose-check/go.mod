@@ -1,4 +1,4 @@
-module order-system/tools/compose-check
+module order-system/dev/wrappers/compose-check
 
 go 1.24.0
 

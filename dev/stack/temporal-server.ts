@@ -1,6 +1,6 @@
 // The Temporal server as its own process, its output in a log file, stoppable and restartable on its state: the dev
 // server (state in a file) or the production server (state in PostgreSQL).
-import { resolveTemporalCli } from '../../src/tools/temporal-cli';
+import { resolveTemporalCli } from '../tools/temporal-cli';
 import {
   ensureNamespace,
   freeServerPorts,
@@ -12,9 +12,9 @@ import {
   type TemporalServerBinaries,
   type TemporalServerHandle,
   type TemporalServerPorts,
-} from '../../src/tools/temporal-production';
-import { startTemporalDevServer, type DevServerHandle } from '../../src/tools/temporal-server';
-import { freePort } from '../support/ports';
+} from '../tools/temporal-production';
+import { startTemporalDevServer, type DevServerHandle } from '../tools/temporal-server';
+import { freePort } from '../tools/net';
 import { LogFile } from './log-file';
 
 export async function findTemporalCli(): Promise<string> {

@@ -1,5 +1,5 @@
 // A process of the stack (a worker, the API, PostgreSQL's supervisor), which the harness starts, kills and restarts.
-import { startService, type ServiceProcess } from '../../src/tools/service-process';
+import { startService, type ServiceProcess } from '../tools/service-process';
 import { LogFile } from './log-file';
 
 export interface ServiceSpec {

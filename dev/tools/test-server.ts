@@ -8,7 +8,7 @@ import { freePort, waitForPort } from './net';
 
 export const TEST_SERVER_VERSION = '1.38.0';
 
-const pom = join(__dirname, '..', '..', 'tools', 'test-server', 'pom.xml');
+const pom = join(__dirname, '..', 'wrappers', 'test-server', 'pom.xml');
 const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 const jvmFlags = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 
