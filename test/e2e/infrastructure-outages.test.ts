@@ -1,5 +1,4 @@
 // Infrastructure outages: the Temporal server and PostgreSQL each stopped with orders mid-flight, then brought back.
-import { eventually } from '../../dev/support/poll';
 import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
@@ -13,11 +12,9 @@ import {
   waitUntilMidFlight,
 } from './order-probes';
 import { createOrders, downtime, mixedOrders, scenarioCustomer } from './workload';
+import { OUTAGE_MS, OUTAGE_ORDERS as ORDERS, readinessBecomes, temporalOutageScenario } from './temporal-outage';
 
 jest.setTimeout(240_000);
-
-const ORDERS = 60;
-const OUTAGE_MS = 5_000;
 
 const figures = new FiguresBook();
 let stack: Stack;
@@ -34,55 +31,18 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Polls /readyz until it answers `status`; resolves with the problem's detail. */
-const readinessBecomes = (status: number, timeoutMs: number) =>
-  eventually(
-    `/readyz to answer ${status}`,
-    async () => {
-      const readiness = await api.readiness();
-      return readiness.status === status ? readiness.detail : undefined;
-    },
-    { timeoutMs, intervalMs: 100 },
-  );
-
 it('resumes every workflow and timer when the Temporal server restarts on its state file, losing nothing', () =>
-  withLogsOnFailure(stack, async () => {
-    const started = Date.now();
-    const customer = scenarioCustomer('temporal-restart');
-    const { orders } = await createOrders(api, mixedOrders(customer, ORDERS), { concurrency: 16 });
-    const ids = orders.map((order) => order.id);
-    const atStop = await waitUntilMidFlight(stack.db, ids);
-    const stoppedAt = Date.now();
-    await stack.temporal.stop();
-    const whileDown = await readinessBecomes(503, OUTAGE_MS);
-    await downtime(OUTAGE_MS - (Date.now() - stoppedAt));
-    await stack.temporal.start();
-    const backAt = Date.now();
-    const recoveryMs = await waitUntilAllFinal(stack.db, ids, 120_000);
-    await readinessBecomes(200, 30_000);
-
-    const deliveries = await deliveriesAfter(stack.db, inState(atStop, 'confirmed'), backAt, DELIVERY_DELAY_SECONDS);
-    const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
-    figures.record(
-      figuresFrom('4 Temporal server restart', report, {
-        faults: ['temporal stop', `${((backAt - stoppedAt) / 1000).toFixed(1)}s down`],
-        recoveryMs,
-        durationMs: Date.now() - started,
-        extra: {
-          waiting_on_payment_at_stop: inState(atStop, 'created').length,
-          waiting_on_timer_at_stop: deliveries.length,
-          max_delivery_after_back: `${maxLateSeconds(deliveries)}s`,
-        },
-      }),
-    );
-
-    expect(whileDown).toMatch(/temporal/);
-    expect(findings(report)).toEqual([]);
-    expect(report.orders).toBe(ORDERS);
-    expect(report.finalStates).toEqual({ delivered: ORDERS * 0.75, cancelled: ORDERS * 0.25 });
-    expect(mistimed(deliveries)).toEqual([]);
-    expect(stack.unexpectedExits()).toEqual([]);
-  }));
+  withLogsOnFailure(stack, () =>
+    temporalOutageScenario({
+      stack,
+      api,
+      figures,
+      scenario: '4 Temporal server restart',
+      fault: 'temporal stop',
+      takeDown: () => stack.temporal.stop(),
+      recoveryTimeoutMs: 120_000,
+    }),
+  ));
 
 it('retries activities until PostgreSQL is back, answering 503 on /readyz meanwhile, and recovers', () =>
   withLogsOnFailure(stack, async () => {
@@ -93,12 +53,12 @@ it('retries activities until PostgreSQL is back, answering 503 on /readyz meanwh
     const atStop = await waitUntilMidFlight(stack.db, ids);
     const stoppedAt = Date.now();
     await stack.postgres.stop();
-    const whileDown = await readinessBecomes(503, OUTAGE_MS);
+    const whileDown = await readinessBecomes(api, 503, OUTAGE_MS);
     const liveWhileDown = await api.status('/healthz');
     await downtime(OUTAGE_MS - (Date.now() - stoppedAt));
     await stack.postgres.start();
     const backAt = Date.now();
-    await readinessBecomes(200, 30_000);
+    await readinessBecomes(api, 200, 30_000);
     const readyAgainMs = Date.now() - backAt;
     const recoveryMs = await waitUntilAllFinal(stack.db, ids, 120_000);
 

@@ -2,26 +2,16 @@
 // image's environment variables and deploy/'s dynamic config, as docker-compose runs it) under the key faults:
 // the server itself SIGKILLed and stopped, and the orders worker SIGKILLed. E2E_TEMPORAL=real runs every other e2e
 // file against it too.
-import { eventually } from '../../dev/support/poll';
 import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
 import { FiguresBook, figuresFrom } from './figures';
-import {
-  deliveriesAfter,
-  inState,
-  maxLateSeconds,
-  mistimed,
-  waitUntilAllFinal,
-  waitUntilMidFlight,
-} from './order-probes';
+import { deliveriesAfter, inState, mistimed, waitUntilAllFinal, waitUntilMidFlight } from './order-probes';
 import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
 import { TemporalProductionServer } from '../../dev/stack/temporal-server';
 import { createOrders, downtime, mixedOrders, scenarioCustomer } from './workload';
+import { OUTAGE_MS, OUTAGE_ORDERS as ORDERS, temporalOutageScenario } from './temporal-outage';
 
 jest.setTimeout(300_000);
-
-const ORDERS = 60;
-const OUTAGE_MS = 5_000;
 
 const figures = new FiguresBook();
 let stack: Stack;
@@ -47,59 +37,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const readinessBecomes = (status: number, timeoutMs: number) =>
-  eventually(
-    `/readyz to answer ${status}`,
-    async () => {
-      const readiness = await api.readiness();
-      return readiness.status === status ? readiness.detail : undefined;
-    },
-    { timeoutMs, intervalMs: 100 },
-  );
-
 it.each([
-  ['14 production Temporal SIGKILL', 'SIGKILLed', () => temporal.kill()],
-  ['15 production Temporal restart', 'stopped', () => temporal.stop()],
+  ['14 production Temporal SIGKILL', 'temporal-server SIGKILLed', () => temporal.kill()],
+  ['15 production Temporal restart', 'temporal-server stopped', () => temporal.stop()],
 ])(
-  '%s: resumes every workflow and timer from PostgreSQL when the server is %s and started again',
-  (scenario, _how, takeDown) =>
-    withLogsOnFailure(stack, async () => {
-      const started = Date.now();
-      const customer = scenarioCustomer(`prod-temporal-${scenario.split(' ')[0]}`);
-      const { orders } = await createOrders(api, mixedOrders(customer, ORDERS), { concurrency: 16 });
-      const ids = orders.map((order) => order.id);
-      const atStop = await waitUntilMidFlight(stack.db, ids);
-      const stoppedAt = Date.now();
-      await takeDown();
-      const whileDown = await readinessBecomes(503, 30_000);
-      await downtime(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
-      await temporal.start();
-      const backAt = Date.now();
-      const recoveryMs = await waitUntilAllFinal(stack.db, ids, 150_000);
-      await readinessBecomes(200, 30_000);
-
-      const deliveries = await deliveriesAfter(stack.db, inState(atStop, 'confirmed'), backAt, DELIVERY_DELAY_SECONDS);
-      const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
-      figures.record(
-        figuresFrom(scenario, report, {
-          faults: [`temporal-server ${_how}`, `${((backAt - stoppedAt) / 1000).toFixed(1)}s down`],
-          recoveryMs,
-          durationMs: Date.now() - started,
-          extra: {
-            waiting_on_payment_at_stop: inState(atStop, 'created').length,
-            waiting_on_timer_at_stop: deliveries.length,
-            max_delivery_after_back: `${maxLateSeconds(deliveries)}s`,
-          },
-        }),
-      );
-
-      expect(whileDown).toMatch(/temporal/);
-      expect(findings(report)).toEqual([]);
-      expect(report.orders).toBe(ORDERS);
-      expect(report.finalStates).toEqual({ delivered: ORDERS * 0.75, cancelled: ORDERS * 0.25 });
-      expect(mistimed(deliveries)).toEqual([]);
-      expect(stack.unexpectedExits()).toEqual([]);
-    }),
+  '%s: resumes every workflow and timer from PostgreSQL when the server is down and started again',
+  (scenario, fault, takeDown) =>
+    withLogsOnFailure(stack, () =>
+      temporalOutageScenario({ stack, api, figures, scenario, fault, takeDown, recoveryTimeoutMs: 150_000 }),
+    ),
 );
 
 it('finishes every order after the orders worker is SIGKILLed against the production server', () =>
