@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadOrCreateSigningKey, signToken } from '../../src/api/auth-keys';
 import type { Config } from '../../src/config';
 import type { Log } from './exec';
-import { createDatabase, startEmbeddedPostgres } from './postgres';
+import { createDatabase, reachableDataDir, startEmbeddedPostgres } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
 import { startTemporalDevServer } from './temporal-server';
 
@@ -24,14 +24,10 @@ export async function startLocalDatabase({
   port: number;
   log: Log;
 }): Promise<Stoppable> {
-  const postgres = await startEmbeddedPostgres({
-    dataDir: join(root, '.data', 'postgres'),
-    port,
-    persistent: true,
-    log,
-  });
+  const dataDir = await reachableDataDir(join(root, '.data', 'postgres'), log);
+  const postgres = await startEmbeddedPostgres({ dataDir, port, persistent: true, log });
   if (await createDatabase(postgres.url, 'orders')) log('created database orders');
-  log(`PostgreSQL ready on 127.0.0.1:${port} (data in .data/postgres)`);
+  log(`PostgreSQL ready on 127.0.0.1:${port} (data in ${dataDir})`);
   return postgres;
 }
 

