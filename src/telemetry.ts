@@ -1,12 +1,14 @@
 // OpenTelemetry traces of an order, API → workflow → activities, through the SDK's OpenTelemetry plugin (client,
 // workflow and activity interceptors, and the sink that carries workflow spans out of the sandbox). Off unless an
-// OTLP endpoint is configured: then nothing is registered and nothing is intercepted.
+// OTLP endpoint is configured: then no tracer or exporter is set up and nothing outside the sandbox is intercepted;
+// the workflow interceptors are in every bundle (src/workers/orders/workflow-bundle.ts) and their spans are dropped.
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
+import { OpenTelemetryPlugin, type OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
+import type { InjectedSinks } from '@temporalio/worker';
 
 export interface Tracing {
   /** For the Temporal Connection/NativeConnection (clients and workers built from it inherit it). */
@@ -37,5 +39,13 @@ export function startTracing(serviceName: string, { endpoint, exporter }: Tracin
     shutdown: () => provider.shutdown(),
   };
 }
+
+/**
+ * The `exporter` sink of a worker that does not trace: the workflow interceptors hand it each finished span, and
+ * unregistered the SDK would log an error for every call. When tracing is on, the plugin's sink takes its place.
+ */
+export const discardedWorkflowSpans: InjectedSinks<OpenTelemetrySinks> = {
+  exporter: { export: { fn: () => undefined } },
+};
 
 const withSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);

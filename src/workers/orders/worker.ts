@@ -3,6 +3,8 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createOrderActivities } from '../../activities/orders';
 import type { Db } from '../../db/knex';
 import { ORDERS_TASK_QUEUE, type OrderActivities } from '../../domain';
+import { discardedWorkflowSpans } from '../../telemetry';
+import { orderWorkflowsPath, workflowInterceptorModules } from './workflow-bundle';
 
 export interface OrdersWorkerDeps {
   connection: NativeConnection;
@@ -12,7 +14,7 @@ export interface OrdersWorkerDeps {
   dataConverter?: DataConverter;
   /** The order writes; by default the real ones on `db`. */
   activities?: OrderActivities;
-  /** A bundle built ahead of time (production); without it the workflow code is bundled at start. */
+  /** A bundle built ahead of time (production); without it the workflow code is bundled at start, the same way. */
   workflowBundlePath?: string;
   tuning?: Pick<
     WorkerOptions,
@@ -35,9 +37,12 @@ export function createOrdersWorker({
     dataConverter,
     taskQueue: ORDERS_TASK_QUEUE,
     activities,
+    // A traced worker's OpenTelemetry plugin puts its own exporter sink over this one.
+    sinks: discardedWorkflowSpans,
+    // A bundle built ahead already holds the interceptor modules; the SDK would ignore them here, with a warning.
     ...(workflowBundlePath
       ? { workflowBundle: { codePath: workflowBundlePath } }
-      : { workflowsPath: require.resolve('../../workflows') }),
+      : { workflowsPath: orderWorkflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
     ...tuning,
   });
 }
