@@ -15,7 +15,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
  && find node_modules/@temporalio/core-bridge/releases -mindepth 1 -maxdepth 1 ! -name '*-linux-gnu' -exec rm -rf {} +
 
-# The workflow bundle, built once here instead of by webpack at every worker start.
+# The workflow bundle, built once here instead of by webpack at every worker start, tracing interceptors included
+# (src/workers/orders/workflow-bundle.ts); it needs only production dependencies.
 FROM deps AS workflow-bundle
 COPY tsconfig.json ./
 COPY src ./src
