@@ -7,7 +7,7 @@ import { orderWorkflowId, type OrderWorkflowInput } from '../../src/domain';
 import { EncryptionCodec } from '../../src/payload-codec';
 import { discardedWorkflowSpans } from '../../src/telemetry';
 import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 
 const quiet = new DefaultLogger('WARN');
@@ -48,7 +48,7 @@ async function loadHistory(file: string) {
   return { workflowId: orderWorkflowId(order.id), history, file };
 }
 
-async function replayAll(workflowBundle: WorkflowBundleWithSourceMap) {
+async function replayAll(workflowBundle: WorkflowBundle) {
   const histories = await Promise.all(historyFiles.map(loadHistory));
   const fileOf = new Map(histories.map(({ workflowId, file }) => [workflowId, file]));
   const failures: { file: string; error: unknown }[] = [];
