@@ -2,6 +2,7 @@
 // (WORKFLOW_BUNDLE_PATH), beside the payments worker and the API, each its own process. With OTEL_EXPORTER_OTLP_ENDPOINT
 // set, an order is one trace from the API's workflow start through the workflow's spans to both workers' activities;
 // unset, the same bundle runs an order to its end and no process logs an error (the interceptors' sink is a no-op).
+// A worker that bundles at start, from the same module list, gives the same trace.
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -121,8 +122,17 @@ interface Stack {
   stop(): Promise<(number | string)[]>;
 }
 
-/** The API and both workers as separate processes on free ports, tracing to the collector when `traced`. */
-async function startStack({ traced }: { traced: boolean }): Promise<Stack> {
+/**
+ * The API and both workers as separate processes on free ports, tracing to the collector when `traced`; the orders
+ * worker loads the bundle built ahead unless `bundleAtStart`.
+ */
+async function startStack({
+  traced,
+  bundleAtStart = false,
+}: {
+  traced: boolean;
+  bundleAtStart?: boolean;
+}): Promise<Stack> {
   const base: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')),
   );
@@ -148,7 +158,7 @@ async function startStack({ traced }: { traced: boolean }): Promise<Stack> {
   };
   const services = [
     start('orders-worker', 'src/workers/orders/main.ts', {
-      WORKFLOW_BUNDLE_PATH: bundlePath,
+      ...(bundleAtStart ? {} : { WORKFLOW_BUNDLE_PATH: bundlePath }),
       WORKER_HEALTH_PORT: String(ordersHealth),
     }),
     start('payments-worker', 'src/workers/payments/main.ts', { WORKER_HEALTH_PORT: String(paymentsHealth) }),
@@ -204,36 +214,48 @@ async function deliverOrder(apiUrl: string): Promise<string> {
   return id;
 }
 
-it('exports one trace from the API through the prebuilt bundle’s workflow spans to both workers’ activities', async () => {
-  const stack = await startStack({ traced: true });
-  try {
-    await deliverOrder(stack.apiUrl);
-  } finally {
-    expect(await stack.stop()).toEqual([0, 0, 0]);
-  }
-  // Loaded, not bundled at start: the SDK logs "Workflow bundle created" only when it bundles.
-  expect(stack.output.get('orders-worker')!.join('\n')).not.toContain('Workflow bundle created');
+it.each([
+  { bundle: 'the bundle built ahead', bundleAtStart: false },
+  { bundle: 'a bundle made at start', bundleAtStart: true },
+])(
+  'exports one trace from the API through the workflow to both workers’ activities, on $bundle',
+  async ({ bundleAtStart }) => {
+    collector.spans.length = 0;
+    const stack = await startStack({ traced: true, bundleAtStart });
+    try {
+      await deliverOrder(stack.apiUrl);
+    } finally {
+      expect(await stack.stop()).toEqual([0, 0, 0]);
+    }
+    // The SDK logs "Workflow bundle created" only when it bundles; and warns when it ignores interceptor modules.
+    const ordersOutput = stack.output.get('orders-worker')!.join('\n');
+    expect(ordersOutput.includes('Workflow bundle created')).toBe(bundleAtStart);
+    expect(ordersOutput).not.toContain('Ignoring WorkerOptions.interceptors.workflowModules');
 
-  const payment = await eventually('the payment activity span', () =>
-    collector.spans.find((s) => s.service === 'payments-worker' && s.name === 'RunActivity:processPayment'),
-  );
-  const trace = collector.spans.filter((s) => s.traceId === payment.traceId);
-  expect(ancestry(payment, trace)).toEqual([
-    'payments-worker:RunActivity:processPayment',
-    'orders-worker:StartActivity:processPayment',
-    'orders-worker:RunWorkflow:orderWorkflow',
-    'api:StartWorkflow:orderWorkflow',
-  ]);
-  // The workflow's local activities (its writes to PostgreSQL) are in the same trace.
-  expect(trace.map((s) => `${s.service}:${s.name}`)).toEqual(
-    expect.arrayContaining([
-      'orders-worker:StartActivity:recordOrderCreated',
-      'orders-worker:RunActivity:recordOrderCreated',
-      'orders-worker:StartActivity:recordTransition',
-      'orders-worker:RunActivity:recordTransition',
-    ]),
-  );
-}, 240_000);
+    const payment = await eventually('the payment activity span', () =>
+      collector.spans.find((s) => s.service === 'payments-worker' && s.name === 'RunActivity:processPayment'),
+    );
+    const trace = collector.spans.filter((s) => s.traceId === payment.traceId);
+    // Once each: the interceptor module the SDK's plugin adds at start is the one the shared list names.
+    expect(trace.filter((s) => s.name === 'RunWorkflow:orderWorkflow')).toHaveLength(1);
+    expect(ancestry(payment, trace)).toEqual([
+      'payments-worker:RunActivity:processPayment',
+      'orders-worker:StartActivity:processPayment',
+      'orders-worker:RunWorkflow:orderWorkflow',
+      'api:StartWorkflow:orderWorkflow',
+    ]);
+    // The workflow's local activities (its writes to PostgreSQL) are in the same trace.
+    expect(trace.map((s) => `${s.service}:${s.name}`)).toEqual(
+      expect.arrayContaining([
+        'orders-worker:StartActivity:recordOrderCreated',
+        'orders-worker:RunActivity:recordOrderCreated',
+        'orders-worker:StartActivity:recordTransition',
+        'orders-worker:RunActivity:recordTransition',
+      ]),
+    );
+  },
+  240_000,
+);
 
 it('runs an order to its end on the same bundle with tracing off, exporting nothing and logging no error', async () => {
   const requestsBefore = collector.requests;
