@@ -1,7 +1,7 @@
 // OpenTelemetry traces of an order, API → workflow → activities, through the SDK's OpenTelemetry plugin (client,
 // workflow and activity interceptors, and the sink that carries workflow spans out of the sandbox). Off unless an
-// OTLP endpoint is configured: then no tracer or exporter is set up and nothing outside the sandbox is intercepted;
-// the workflow interceptors are in every bundle (src/workers/orders/workflow-bundle.ts) and their spans are dropped.
+// OTLP endpoint is configured: then no tracer or exporter is set up and nothing is intercepted outside the workflow
+// sandbox, whose bundle always carries the workflow interceptors (src/workers/orders/workflow-tracing.ts).
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -41,8 +41,9 @@ export function startTracing(serviceName: string, { endpoint, exporter }: Tracin
 }
 
 /**
- * The `exporter` sink of a worker that does not trace: the workflow interceptors hand it each finished span, and
- * unregistered the SDK would log an error for every call. When tracing is on, the plugin's sink takes its place.
+ * The `exporter` sink of a worker that does not trace: the workflow interceptors hand it each finished span of an
+ * order a traced API started, and unregistered the SDK would log an error for every call. When tracing is on, the
+ * plugin's sink takes its place.
  */
 export const discardedWorkflowSpans: InjectedSinks<OpenTelemetrySinks> = {
   exporter: { export: { fn: () => undefined } },

@@ -1,8 +1,8 @@
 // Tracing in the image's shape: the orders worker loads a workflow bundle built ahead by scripts/build-workflow-bundle.ts
 // (WORKFLOW_BUNDLE_PATH), beside the payments worker and the API, each its own process. With OTEL_EXPORTER_OTLP_ENDPOINT
 // set, an order is one trace from the API's workflow start through the workflow's spans to both workers' activities;
-// unset, the same bundle runs an order to its end and no process logs an error (the interceptors' sink is a no-op).
-// A worker that bundles at start, from the same module list, gives the same trace.
+// unset, the same bundle runs an order to its end and no process logs an error, whether the API traced the order (the
+// workers drop its workflow spans) or not (nothing traces it). A worker that bundles at start gives the same trace.
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -122,17 +122,17 @@ interface Stack {
   stop(): Promise<(number | string)[]>;
 }
 
-/**
- * The API and both workers as separate processes on free ports, tracing to the collector when `traced`; the orders
- * worker loads the bundle built ahead unless `bundleAtStart`.
- */
-async function startStack({
-  traced,
-  bundleAtStart = false,
-}: {
+interface StackOptions {
+  /** Whether the workers trace to the collector. */
   traced: boolean;
+  /** Whether the API does; by default as the workers. */
+  apiTraced?: boolean;
+  /** The orders worker bundles at start instead of loading the bundle built ahead. */
   bundleAtStart?: boolean;
-}): Promise<Stack> {
+}
+
+/** The API and both workers as separate processes on free ports. */
+async function startStack({ traced, apiTraced = traced, bundleAtStart = false }: StackOptions): Promise<Stack> {
   const base: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')),
   );
@@ -145,8 +145,8 @@ async function startStack({
     AUTH_KEY_FILE: join(workDir, 'signing-key.json'),
     DELIVERY_DELAY_SECONDS: '1',
     LOG_LEVEL: 'info',
-    ...(traced ? { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl } : {}),
   };
+  const tracing = (on: boolean) => (on ? { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl } : {});
   const [apiPort, ordersHealth, paymentsHealth] = await Promise.all([freePort(), freePort(), freePort()]);
   const output = new Map<string, string[]>();
   const start = (name: string, script: string, own: NodeJS.ProcessEnv) => {
@@ -160,9 +160,13 @@ async function startStack({
     start('orders-worker', 'src/workers/orders/main.ts', {
       ...(bundleAtStart ? {} : { WORKFLOW_BUNDLE_PATH: bundlePath }),
       WORKER_HEALTH_PORT: String(ordersHealth),
+      ...tracing(traced),
     }),
-    start('payments-worker', 'src/workers/payments/main.ts', { WORKER_HEALTH_PORT: String(paymentsHealth) }),
-    start('api', 'src/api/server.ts', { PORT: String(apiPort) }),
+    start('payments-worker', 'src/workers/payments/main.ts', {
+      WORKER_HEALTH_PORT: String(paymentsHealth),
+      ...tracing(traced),
+    }),
+    start('api', 'src/api/server.ts', { PORT: String(apiPort), ...tracing(apiTraced) }),
   ];
   const answers = async (url: string) => ((await fetch(url)).ok ? true : undefined);
   try {
@@ -257,6 +261,11 @@ it.each([
   240_000,
 );
 
+/** Error and fatal lines of pino's; a workflow span handed to an unregistered sink would be one per span. */
+function errorLines(output: Map<string, string[]>): string[] {
+  return [...output.values()].flat().filter((line) => /"level":(50|60)/.test(line));
+}
+
 it('runs an order to its end on the same bundle with tracing off, exporting nothing and logging no error', async () => {
   const requestsBefore = collector.requests;
   const stack = await startStack({ traced: false });
@@ -266,8 +275,19 @@ it('runs an order to its end on the same bundle with tracing off, exporting noth
     expect(await stack.stop()).toEqual([0, 0, 0]);
   }
   expect(collector.requests).toBe(requestsBefore);
-  // pino's error and fatal levels; a workflow span handed to an unregistered sink would be one per span.
-  const errors = [...stack.output.values()].flat().filter((line) => /"level":(50|60)/.test(line));
-  expect(errors).toEqual([]);
+  expect(errorLines(stack.output)).toEqual([]);
+}, 240_000);
+
+it('drops the workflow spans of an order a traced API started, when the workers do not trace, logging no error', async () => {
+  collector.spans.length = 0;
+  const stack = await startStack({ traced: false, apiTraced: true });
+  try {
+    await deliverOrder(stack.apiUrl);
+  } finally {
+    expect(await stack.stop()).toEqual([0, 0, 0]);
+  }
+  expect(collector.spans.map((s) => `${s.service}:${s.name}`)).toContain('api:StartWorkflow:orderWorkflow');
+  expect(collector.spans.filter((s) => s.service !== 'api')).toEqual([]);
+  expect(errorLines(stack.output)).toEqual([]);
   expect(outputOf(stack.output)).not.toContain('unregistered external sink');
 }, 240_000);

@@ -1,10 +1,10 @@
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createOrderActivities } from '../../activities/orders';
 import type { Db } from '../../db/knex';
 import { ORDERS_TASK_QUEUE, type OrderActivities } from '../../domain';
 import { discardedWorkflowSpans } from '../../telemetry';
-import { orderWorkflowsPath, workflowInterceptorModules } from './workflow-bundle';
+import { bundleOrderWorkflows } from './workflow-bundle';
 
 export interface OrdersWorkerDeps {
   connection: NativeConnection;
@@ -22,7 +22,7 @@ export interface OrdersWorkerDeps {
   >;
 }
 
-export function createOrdersWorker({
+export async function createOrdersWorker({
   connection,
   namespace,
   db,
@@ -31,6 +31,10 @@ export function createOrdersWorker({
   workflowBundlePath,
   tuning,
 }: OrdersWorkerDeps): Promise<Worker> {
+  // Always a bundle, never workflowsPath: with that the SDK's OpenTelemetry plugin would add its own interceptors.
+  const workflowBundle = workflowBundlePath
+    ? { codePath: workflowBundlePath }
+    : await bundleOrderWorkflows(Runtime.instance().logger);
   return Worker.create({
     connection,
     namespace,
@@ -39,10 +43,7 @@ export function createOrdersWorker({
     activities,
     // A traced worker's OpenTelemetry plugin puts its own exporter sink over this one.
     sinks: discardedWorkflowSpans,
-    // A bundle built ahead already holds the interceptor modules; the SDK would ignore them here, with a warning.
-    ...(workflowBundlePath
-      ? { workflowBundle: { codePath: workflowBundlePath } }
-      : { workflowsPath: orderWorkflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
+    workflowBundle,
     ...tuning,
   });
 }
