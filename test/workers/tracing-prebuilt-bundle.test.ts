@@ -14,7 +14,11 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { loadOrCreateSigningKey, signToken } from '../../src/api/auth-keys';
+import { orderWorkflowId } from '../../src/domain';
+import { EncryptionCodec, parsePayloadKeys } from '../../src/payload-codec';
+import { discardedWorkflowSpans } from '../../src/telemetry';
 import { startService, type ServiceProcess } from '../../src/tools/service-process';
 import { createDevServerEnv } from '../../src/tools/temporal-env';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -226,8 +230,9 @@ it.each([
   async ({ bundleAtStart }) => {
     collector.spans.length = 0;
     const stack = await startStack({ traced: true, bundleAtStart });
+    let id: string;
     try {
-      await deliverOrder(stack.apiUrl);
+      id = await deliverOrder(stack.apiUrl);
     } finally {
       expect(await stack.stop()).toEqual([0, 0, 0]);
     }
@@ -256,6 +261,18 @@ it.each([
         'orders-worker:StartActivity:recordTransition',
         'orders-worker:RunActivity:recordTransition',
       ]),
+    );
+    // The traced history replays on the bundle built ahead, the interceptors loaded again from the start's header.
+    const workflowId = orderWorkflowId(id);
+    const codec = new EncryptionCodec(parsePayloadKeys(`tracing-test:${payloadKey}`));
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: bundlePath },
+        dataConverter: { payloadCodecs: [codec] },
+        sinks: discardedWorkflowSpans,
+      },
+      await env.client.workflow.getHandle(workflowId).fetchHistory(),
+      workflowId,
     );
   },
   240_000,
