@@ -19,11 +19,11 @@ import { loadOrCreateSigningKey, signToken } from '../../src/api/auth-keys';
 import { orderWorkflowId } from '../../src/domain';
 import { EncryptionCodec, parsePayloadKeys } from '../../src/payload-codec';
 import { discardedWorkflowSpans } from '../../src/telemetry';
-import { startService, type ServiceProcess } from '../../src/tools/service-process';
-import { createDevServerEnv } from '../../src/tools/temporal-env';
+import { startService, type ServiceProcess } from '../../dev/tools/service-process';
+import { createDevServerEnv } from '../../dev/tools/temporal-env';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { eventually } from '../support/poll';
-import { freePort } from '../support/ports';
+import { eventually } from '../../dev/support/poll';
+import { freePort } from '../../dev/tools/net';
 
 const repoRoot = resolve(__dirname, '../..');
 
