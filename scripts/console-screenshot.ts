@@ -1,9 +1,9 @@
-// `npm run screenshot`: the console's pictures in docs/ (the list, and one order), taken by headless Chromium from a
+// `npm run screenshot`: the console's pictures in docs/ (the list, one order, and that order at phone width), taken by headless Chromium from a
 // stack of its own on free ports with a few orders made for the picture.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack } from '../test/e2e/stack';
-import { launchChromium, DESKTOP } from '../test/browser/chromium';
+import { launchChromium, DESKTOP, PHONE } from '../test/browser/chromium';
 
 const docs = join(__dirname, '..', 'docs');
 
@@ -50,7 +50,9 @@ async function main(): Promise<void> {
     await page.click(`a[aria-label="Order ${orders[0].id}"]`);
     await page.waitForSelector('.timeline li');
     await page.screenshot({ path: join(docs, 'console-order.png') });
-    process.stdout.write(`wrote ${join(docs, 'console.png')} and ${join(docs, 'console-order.png')}\n`);
+    await page.setViewport(PHONE);
+    await page.screenshot({ path: join(docs, 'console-phone.png'), fullPage: true });
+    process.stdout.write(`wrote console.png, console-order.png and console-phone.png in ${docs}\n`);
   } finally {
     await browser.close();
     await stack.stop();

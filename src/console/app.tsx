@@ -13,15 +13,24 @@ import { Overview } from './overview';
 /** How long the page waits before it asks an unreachable API again. */
 const UNREACHABLE_RETRY_MS = 5_000;
 
+/** The order id in `#/orders/<id>`, or undefined for the list (a malformed escape names no order either). */
+function orderIdInHash(): string | undefined {
+  const id = /^#\/orders\/([^/]+)$/.exec(window.location.hash)?.[1];
+  try {
+    return id && decodeURIComponent(id);
+  } catch {
+    return undefined;
+  }
+}
+
 function useHashRoute(): string | undefined {
-  const read = () => /^#\/orders\/([^/]+)$/.exec(window.location.hash)?.[1];
-  const [orderId, setOrderId] = useState(read);
+  const [orderId, setOrderId] = useState(orderIdInHash);
   useEffect(() => {
-    const update = () => setOrderId(read());
+    const update = () => setOrderId(orderIdInHash());
     window.addEventListener('hashchange', update);
     return () => window.removeEventListener('hashchange', update);
   }, []);
-  return orderId && decodeURIComponent(orderId);
+  return orderId;
 }
 
 export function App() {
