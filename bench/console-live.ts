@@ -69,6 +69,22 @@ class SimulatedConsole {
     }
   }
 
+  private lastRead = 0;
+  private pendingRead: NodeJS.Timeout | undefined;
+
+  /** As the console does (src/console/live.ts): at once after a quiet second, else once that second is over. */
+  private rereadThrottled(): void {
+    if (this.pendingRead) return;
+    const read = () => {
+      this.pendingRead = undefined;
+      this.lastRead = Date.now();
+      void this.refresh().catch(() => undefined);
+    };
+    const wait = this.lastRead + 1_000 - Date.now();
+    if (wait <= 0) read();
+    else this.pendingRead = setTimeout(read, wait);
+  }
+
   async poll(): Promise<void> {
     while (!this.abort.signal.aborted) {
       await this.refresh().catch(() => undefined);
@@ -85,7 +101,7 @@ class SimulatedConsole {
     try {
       for await (const chunk of response.body!) {
         // ready and change events alike: read again (a keep-alive comment carries no event).
-        if (decoder.decode(chunk as Uint8Array, { stream: true }).includes('event:')) await this.refresh();
+        if (decoder.decode(chunk as Uint8Array, { stream: true }).includes('event:')) this.rereadThrottled();
       }
     } catch {
       // aborted: the phase is over
@@ -97,6 +113,7 @@ class SimulatedConsole {
   }
 
   stop(): void {
+    clearTimeout(this.pendingRead);
     this.abort.abort();
   }
 }

@@ -5,8 +5,8 @@ import type { Db } from '../db/knex';
 import { EVENTS, ORDERS } from '../db/orders-schema';
 import type { Logger } from '../logging';
 
-/** How often the probe looks: a change shows in an open console within about this long. */
-export const CHANGE_PROBE_MS = 1_000;
+/** How often the probe looks: an open console hears of a change within this long (consoles throttle their reads). */
+export const CHANGE_PROBE_MS = 500;
 
 export interface ChangeListener {
   /** Orders changed since the last probe. */

@@ -1,10 +1,11 @@
 // Live updates: reads the API's event stream GET /orders/changes with fetch (EventSource cannot send the Bearer
-// header) and reconnects, with a growing pause, whenever the stream ends or the API does not answer.
+// header) and reconnects, with a growing pause, whenever the stream ends or the API does not answer. A change is
+// passed on at once after a quiet spell, and at most once a second while orders keep changing (docs/console.md).
 export type LiveState = 'connecting' | 'live' | 'down';
 
 export interface LiveHandlers {
   state(state: LiveState): void;
-  /** Orders may have changed: after each `change` event, and once the stream is (back) up to catch up. */
+  /** Orders may have changed: after `change` events (throttled), and once the stream is (back) up to catch up. */
   changed(): void;
   /** The token was refused (401/403): reconnecting will not help. */
   refused(status: number): void;
@@ -12,6 +13,25 @@ export interface LiveHandlers {
 
 const FIRST_RETRY_MS = 1_000;
 const LAST_RETRY_MS = 15_000;
+/** While orders keep changing, the page reads them again at most this often. */
+const REREAD_MS = 1_000;
+
+/** `notify`, at once when it last ran REREAD_MS or more ago, else once when that much time has passed. */
+function throttled(notify: () => void): () => void {
+  let last = 0;
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const run = () => {
+    pending = undefined;
+    last = Date.now();
+    notify();
+  };
+  return () => {
+    if (pending) return;
+    const wait = last + REREAD_MS - Date.now();
+    if (wait <= 0) run();
+    else pending = setTimeout(run, wait);
+  };
+}
 
 /** Events of a text/event-stream body, one per blank-line-separated block. */
 async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
@@ -36,6 +56,9 @@ async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<string>
 export function followChanges(token: string, on: LiveHandlers): () => void {
   const abort = new AbortController();
   let retryMs = FIRST_RETRY_MS;
+  const changed = throttled(() => {
+    if (!abort.signal.aborted) on.changed();
+  });
 
   async function connect(): Promise<void> {
     on.state('connecting');
@@ -53,7 +76,7 @@ export function followChanges(token: string, on: LiveHandlers): () => void {
         retryMs = FIRST_RETRY_MS;
         on.state('live');
       }
-      on.changed();
+      changed();
     }
     throw new Error('the event stream ended');
   }

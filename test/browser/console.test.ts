@@ -102,10 +102,16 @@ it('refuses a token the API does not accept, and a customer token, back to the s
 it('shows a created order in the list within 2 s', () =>
   onPage(browser, 'live-list', async (page) => {
     await openConsole(page);
+    const counted = () =>
+      page.$$eval('[data-count] dd', (counts) => counts.reduce((sum, dd) => sum + Number(dd.textContent), 0));
+    const before = await counted();
     const started = Date.now();
     const order = await createOrder(customer('live'));
     await page.waitForSelector(`tr[data-order-id="${order.id}"]`, { timeout: 2_000 });
     console.log(`a new order showed in the console ${Date.now() - started} ms after its POST`);
+    await eventually('the counts to include it', async () => ((await counted()) === before + 1 ? true : undefined));
+    // 15 minutes of throughput, a bar each for created and delivered.
+    expect(await page.$$('.chart svg rect')).toHaveLength(30);
   }));
 
 it('narrows the list by customer and by state, at phone width too', () =>
@@ -203,3 +209,23 @@ it('renders a hostile sku as text', () =>
     expect(await page.$$('main img, main script')).toHaveLength(0);
     expect(await page.evaluate('typeof pwned')).toBe('undefined');
   }));
+
+it('says the API is unreachable while it is down, and comes back live when it is up', () =>
+  onPage(
+    browser,
+    'unreachable',
+    async (page) => {
+      await openConsole(page);
+      const stopping = Date.now();
+      await stack.api.stop();
+      // The open event stream ends at once: the API's drain does not wait it out.
+      expect(Date.now() - stopping).toBeLessThan(5_000);
+      await page.waitForSelector('[data-live="down"]');
+      await filterList(page, { state: 'created' });
+      await page.waitForSelector('.orders [role="alert"] ::-p-text(The API is unreachable)');
+      await stack.api.start();
+      await page.waitForSelector('[data-live="live"]', { timeout: 30_000 });
+      await page.waitForSelector('.orders [role="alert"]', { hidden: true });
+    },
+    { expectedErrors: [/net::ERR_(CONNECTION_REFUSED|EMPTY_RESPONSE|CONNECTION_RESET)/] },
+  ));

@@ -165,7 +165,7 @@ export function openApiDocument(): JsonSchema {
         get: {
           ...protectedOperation,
           summary:
-            'Operators only: server-sent events saying when orders changed (the console reads them again then); `ready` once subscribed, `change` at most once a second, a comment every 25 s',
+            'Operators only: server-sent events saying when orders changed (the console reads them again then); `ready` once subscribed, `change` at most twice a second, a comment every 25 s',
           responses: {
             '200': {
               description: 'An event stream that stays open: `event: ready`, then `event: change` after changes',
