@@ -19,7 +19,7 @@ export interface OrderChanges {
   /** Tells `listener` after each probe that saw orders change; the returned function stops that. */
   subscribe(listener: ChangeListener): () => void;
   subscribers(): number;
-  /** Stops probing and tells every subscriber so (the process is shutting down). */
+  /** Stops probing and tells every subscriber so, and any later one at once (the process is shutting down). */
   close(): void;
 }
 
@@ -35,6 +35,7 @@ export function createOrderChanges({
   const listeners = new Set<ChangeListener>();
   let timer: NodeJS.Timeout | undefined;
   let last: string | undefined;
+  let closed = false;
 
   // A new event row (every transition and rejected cancel writes one) or a newer updated_at (a payment's status).
   async function fingerprint(): Promise<string> {
@@ -59,6 +60,10 @@ export function createOrderChanges({
 
   return {
     subscribe(listener) {
+      if (closed) {
+        listener.closed();
+        return () => undefined;
+      }
       listeners.add(listener);
       if (!timer) {
         last = undefined;
@@ -68,6 +73,7 @@ export function createOrderChanges({
     },
     subscribers: () => listeners.size,
     close() {
+      closed = true;
       for (const listener of [...listeners]) listener.closed();
       listeners.clear();
       clearTimeout(timer);

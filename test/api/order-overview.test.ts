@@ -76,3 +76,15 @@ it('tells an open stream that orders changed, and stops probing once no one list
   }
   await eventually('the subscriber to leave', () => (changes.subscribers() === 0 ? true : undefined));
 });
+
+it('ends every stream when the API shuts down, and at once one that comes after', () => {
+  const feed = createOrderChanges({ db: stack.database.db, logger: silentLogger });
+  const early = { changed: jest.fn(), closed: jest.fn() };
+  feed.subscribe(early);
+  feed.close();
+  expect(early.closed).toHaveBeenCalledTimes(1);
+  const late = { changed: jest.fn(), closed: jest.fn() };
+  feed.subscribe(late);
+  expect(late.closed).toHaveBeenCalledTimes(1);
+  expect(feed.subscribers()).toBe(0);
+});

@@ -219,7 +219,9 @@ it('says the API is unreachable while it is down, and comes back live when it is
       const stopping = Date.now();
       await stack.api.stop();
       // The open event stream ends at once: the API's drain does not wait it out.
-      expect(Date.now() - stopping).toBeLessThan(5_000);
+      const stoppedInMs = Date.now() - stopping;
+      console.log(`the API stopped ${stoppedInMs} ms after SIGTERM with a console's stream open`);
+      expect(stoppedInMs).toBeLessThan(5_000);
       await page.waitForSelector('[data-live="down"]');
       await filterList(page, { state: 'created' });
       await page.waitForSelector('.orders [role="alert"] ::-p-text(The API is unreachable)');

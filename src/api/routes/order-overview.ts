@@ -32,6 +32,8 @@ export function orderOverviewRoutes({ summarize, changes }: { summarize: Summari
       'Cache-Control': 'no-store',
       // nginx and similar proxies would otherwise hold events back in their buffers.
       'X-Accel-Buffering': 'no',
+      // Its connection ends with it: a reconnect comes on a new one, never on a kept-alive socket of a draining API.
+      Connection: 'close',
     });
     res.flushHeaders();
     res.write(`retry: ${RECONNECT_MS}\nevent: ready\ndata: {}\n\n`);
