@@ -23,11 +23,19 @@ COPY src ./src
 COPY scripts/build-workflow-bundle.ts ./scripts/
 RUN ./node_modules/.bin/tsx scripts/build-workflow-bundle.ts
 
+# The operator console's page and bundle, built once here instead of by esbuild at every API start.
+FROM deps AS console-bundle
+COPY tsconfig.json ./
+COPY src ./src
+COPY scripts/build-console.ts ./scripts/
+RUN ./node_modules/.bin/tsx scripts/build-console.ts /app/dist/console
+
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
     PATH=/app/node_modules/.bin:$PATH \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
+    CONSOLE_ASSETS_DIR=/app/dist/console \
     PORT=3000
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
@@ -35,6 +43,7 @@ COPY src ./src
 # What runs besides the services: the migrations (the chart's hook Job, compose's job) and the operator's token tool.
 COPY scripts/migrate.ts scripts/token.ts ./scripts/
 COPY --from=workflow-bundle /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
+COPY --from=console-bundle /app/dist/console ./dist/console
 # Files stay root-owned and read-only to the process; tsx keeps its cache under /tmp.
 # Where the embedded default keeps the API's signing key and the payload keys (volumes in docker-compose).
 RUN mkdir -p /var/lib/order-system/auth /var/lib/order-system/keys \

@@ -14,5 +14,13 @@ module.exports = {
   testTimeout: 120_000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  projects: [tier('workflow'), tier('replay'), tier('activities'), tier('api'), tier('e2e'), tier('workers')],
+  projects: [
+    tier('workflow'),
+    tier('replay'),
+    tier('activities'),
+    tier('api'),
+    tier('e2e'),
+    tier('workers'),
+    tier('browser'),
+  ],
 };

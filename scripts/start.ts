@@ -69,10 +69,16 @@ async function main(): Promise<void> {
   await waitForReady(`${api}/readyz`);
   say(`API          ${api}   (OpenAPI document: ${api}/openapi.json)`);
   say(`Temporal UI  http://localhost:${LOCAL_TEMPORAL_UI_PORT}/namespaces/${config.temporal.namespace}/workflows`);
-  // The API has made its signing key under .data/ by now: a customer's token for the walk-through.
-  const token = config.AUTH_JWKS_URL
-    ? '<a token from your identity provider>'
-    : await signToken(await loadOrCreateSigningKey(config.AUTH_KEY_FILE), { subject: 'c-42', role: 'customer' });
+  // The API has made its signing key under .data/ by now: a customer's token for the walk-through, an operator's for
+  // the console (the page moves it out of the address bar into the tab's storage).
+  const key = config.AUTH_JWKS_URL ? undefined : await loadOrCreateSigningKey(config.AUTH_KEY_FILE);
+  const token = key
+    ? await signToken(key, { subject: 'c-42', role: 'customer' })
+    : '<a token from your identity provider>';
+  const consoleLink = key
+    ? `${api}/console?token=${await signToken(key, { subject: 'operator', role: 'operator' })}`
+    : `${api}/console   (sign in with an operator token from your identity provider)`;
+  say(`Console      ${consoleLink}`);
   say('Tokens:      npm run token -- --customer <id>   or   npm run token -- --operator');
   say('Try it:');
   say(`  TOKEN=${token}`);

@@ -50,6 +50,10 @@ const configSchema = z.object({
   // Requests per caller (token subject, or address without a token) per minute; far above what a client needs.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  // The Temporal Web UI as the operator's browser reaches it: the console links each order to its workflow there.
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:8233'),
+  // The console's files built ahead (`npm run build:console`); unset, the API bundles them from src/console/ at start.
+  CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
   // OpenTelemetry traces go to this OTLP/HTTP collector (`<url>/v1/traces`); unset, tracing is off.
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
 });

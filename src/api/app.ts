@@ -11,13 +11,18 @@ import { callerRateLimit } from './rate-limit';
 import { cancelOrderCommand } from './cancel-order';
 import { createOrderCommand } from './create-order';
 import { parseJsonBody } from './json-body';
+import type { ConsoleAssets } from './console-assets';
 import { createMetrics } from './metrics';
+import { createOrderChanges, type OrderChanges } from './order-changes';
 import { createOrderLookup } from './order-lookup';
 import { createOrderReads } from './order-reads';
+import { createOrderSummary } from './order-summary';
 import { methodNotAllowed, problemHandler, unknownRoute } from './problem';
 import { requestLogging } from './request-logging';
 import { codecRoutes } from './routes/codec';
+import { consoleRoutes, type ConsoleSettings } from './routes/console';
 import { healthRoutes } from './routes/health';
+import { orderOverviewRoutes } from './routes/order-overview';
 import { orderRoutes } from './routes/orders';
 import { openApiDocument } from './schemas/openapi';
 
@@ -44,9 +49,13 @@ export interface AppDeps {
   auth: AuthOptions;
   /** The payload codec the Web UI's codec endpoint serves; no endpoint without it. */
   codec?: { codec: PayloadCodec; corsOrigin: string };
+  /** The operator console's files and settings; no /console without them. */
+  operatorConsole?: { assets: ConsoleAssets; settings: ConsoleSettings };
+  /** What tells consoles that orders changed; the server closes it at shutdown so no stream holds the drain. */
+  changes?: OrderChanges;
 }
 
-export function createApp({ client, db, config, logger, auth, codec }: AppDeps): Express {
+export function createApp({ client, db, config, logger, auth, codec, operatorConsole, changes }: AppDeps): Express {
   const reads = createOrderReads(db);
   const lookup = createOrderLookup({ reads, client });
   const metrics = createMetrics({ reads, logger });
@@ -58,6 +67,7 @@ export function createApp({ client, db, config, logger, auth, codec }: AppDeps):
   app.use(requestLogging(logger), helmet(), metrics.recordRequests);
   // Before the 64 kB JSON limit: a history's payloads can be larger.
   if (codec) app.use(codecRoutes({ ...codec, authenticator }));
+  if (operatorConsole) app.use(consoleRoutes(operatorConsole));
   app.use(parseJsonBody);
 
   app.use(healthRoutes({ db, client, readinessTimeoutMs: config.readinessTimeoutMs ?? 2_000 }));
@@ -72,6 +82,12 @@ export function createApp({ client, db, config, logger, auth, codec }: AppDeps):
     authenticator.identifyCaller,
     callerRateLimit(config.rateLimitPerMinute ?? 60_000),
     authenticator.requireCaller,
+  );
+  app.use(
+    orderOverviewRoutes({
+      summarize: createOrderSummary({ db, reads }),
+      changes: changes ?? createOrderChanges({ db, logger }),
+    }),
   );
   app.use(
     orderRoutes({

@@ -8,6 +8,8 @@ import { configuredPayloadCodec } from '../payload-codec';
 import { startTracing } from '../telemetry';
 import { createApp } from './app';
 import { embeddedAuthOptions, loadOrCreateSigningKey } from './auth-keys';
+import { loadConsoleAssets } from './console-assets';
+import { createOrderChanges } from './order-changes';
 
 // In-flight requests get this long to finish before their connections are cut.
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -40,12 +42,18 @@ async function main(): Promise<void> {
   const auth = config.AUTH_JWKS_URL
     ? { keys: new URL(config.AUTH_JWKS_URL), issuer: config.AUTH_ISSUER!, audience: config.AUTH_AUDIENCE! }
     : embeddedAuthOptions(await loadOrCreateSigningKey(config.AUTH_KEY_FILE));
+  const changes = createOrderChanges({ db, logger });
   const app = createApp({
     client,
     db,
     logger,
     auth,
     codec: { codec, corsOrigin: config.CODEC_CORS_ORIGIN },
+    operatorConsole: {
+      assets: await loadConsoleAssets(config.CONSOLE_ASSETS_DIR),
+      settings: { temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.temporal.namespace },
+    },
+    changes,
     config: {
       rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
       deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
@@ -63,6 +71,8 @@ async function main(): Promise<void> {
   const shutdown = async (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'api stopping: draining requests');
     try {
+      // Open consoles' event streams end now, or the drain would wait them out.
+      changes.close();
       await closeServer(server);
       await Promise.all([connection.close(), db.destroy()]);
       await tracing?.shutdown();

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001_initial';
 import * as cancelRequestedBy from './migrations/002_cancel_requested_by';
+import * as consoleReads from './migrations/003_console_reads';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '001_initial': initial,
   '002_cancel_requested_by': cancelRequestedBy,
+  '003_console_reads': consoleReads,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
 // Keeps /openapi.json true: every documented route and status is exercised, and answers as documented.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Express } from 'express';
 import request from 'supertest';
 
@@ -88,6 +89,17 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** An event stream never ends: its answer is taken with the first event, and the connection closed. */
+const firstEvent = (test: request.Test) =>
+  test.buffer(true).parse((res, done) => {
+    const stream = res as unknown as IncomingMessage;
+    stream.setEncoding('utf8');
+    stream.once('data', (chunk: string) => {
+      done(null, chunk);
+      stream.destroy();
+    });
+  });
+
 type Exercise = [method: string, path: string, status: number, call: () => request.Test];
 
 const exercises: Exercise[] = [
@@ -137,6 +149,25 @@ const exercises: Exercise[] = [
   ],
   ['get', '/orders', 429, () => request(limited).get('/orders')],
   ['get', '/orders', 503, () => request(everythingDown).get('/orders')],
+  ['get', '/orders/summary', 200, () => request(app).get('/orders/summary')],
+  ['get', '/orders/summary', 401, () => request(bare).get('/orders/summary')],
+  [
+    'get',
+    '/orders/summary',
+    403,
+    () => request(app).get('/orders/summary').set('Authorization', `Bearer ${customerToken}`),
+  ],
+  ['get', '/orders/summary', 429, () => request(limited).get('/orders/summary')],
+  ['get', '/orders/summary', 503, () => request(everythingDown).get('/orders/summary')],
+  ['get', '/orders/changes', 200, () => firstEvent(request(app).get('/orders/changes'))],
+  ['get', '/orders/changes', 401, () => request(bare).get('/orders/changes')],
+  [
+    'get',
+    '/orders/changes',
+    403,
+    () => request(app).get('/orders/changes').set('Authorization', `Bearer ${customerToken}`),
+  ],
+  ['get', '/orders/changes', 429, () => request(limited).get('/orders/changes')],
   ['get', '/orders/{id}', 200, () => request(app).get(`/orders/${orders.confirmed}`)],
   ['get', '/orders/{id}', 401, () => request(bare).get(`/orders/${orders.confirmed}`)],
   ['get', '/orders/{id}', 404, () => request(app).get(`/orders/${randomUUID()}`)],

@@ -10,6 +10,7 @@ import {
   orderListSchema,
   orderSchema,
   orderStatusSchema,
+  orderSummarySchema,
   problemSchema,
   readinessProblemSchema,
   readinessSchema,
@@ -24,6 +25,7 @@ export const responseSchemas = {
   CancelRefused: cancelRefusedSchema,
   OrderList: orderListSchema,
   OrderStatus: orderStatusSchema,
+  OrderSummary: orderSummarySchema,
   Problem: problemSchema,
   Health: healthSchema,
   Readiness: readinessSchema,
@@ -142,6 +144,36 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, object> 
             '403': problem('A customer token filtering on another customer'),
             '429': rateLimited,
             '503': problem('Postgres is not reachable'),
+          },
+        },
+      },
+      '/orders/summary': {
+        get: {
+          ...protectedOperation,
+          summary:
+            'Operators only: orders by state, and orders created and delivered per minute of the last 15 minutes',
+          responses: {
+            '200': json('OrderSummary', 'The counts, and 15 minutes of throughput, oldest first'),
+            '401': unauthenticated,
+            '403': problem('A customer token'),
+            '429': rateLimited,
+            '503': problem('Postgres is not reachable'),
+          },
+        },
+      },
+      '/orders/changes': {
+        get: {
+          ...protectedOperation,
+          summary:
+            'Operators only: server-sent events saying when orders changed (the console reads them again then); `ready` once subscribed, `change` at most twice a second, a comment every 25 s',
+          responses: {
+            '200': {
+              description: 'An event stream that stays open: `event: ready`, then `event: change` after changes',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '401': unauthenticated,
+            '403': problem('A customer token'),
+            '429': rateLimited,
           },
         },
       },

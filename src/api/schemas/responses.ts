@@ -1,6 +1,7 @@
 // What the API answers, as zod schemas: the OpenAPI document is generated from them and tests check bodies with them.
 import { z } from 'zod';
 import { orderStates, paymentStatuses, type OrderView } from '../../domain';
+import type { OrderSummary } from '../order-summary';
 import { orderIdSchema, orderItemSchema } from './order-input';
 
 const timestamp = z.iso.datetime();
@@ -40,6 +41,14 @@ export const orderListSchema = z.strictObject({
     .nullable()
     .describe('The `cursor` of the next page (an opaque base64url token); null on the last page'),
 });
+
+const count = z.number().int().min(0);
+
+/** GET /orders/summary: orders by state now, and per minute of the last 15 (oldest first, the current one last). */
+export const orderSummarySchema = z.strictObject({
+  counts: z.record(orderState, count),
+  throughput: z.array(z.strictObject({ minute: timestamp, created: count, delivered: count })),
+}) satisfies z.ZodType<OrderSummary>;
 
 export const orderStatusSchema = z.strictObject({ id: orderIdSchema, state: orderState });
 
