@@ -25,7 +25,6 @@ import (
 	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
 	uiversion "github.com/temporalio/ui-server/v2/server/version"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/server/chasm/lib/activity"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -142,9 +141,6 @@ func dynamicConfig(values []string) (dynamicconfig.StaticClient, error) {
 		dynamicconfig.MakeKey("history.persistenceMaxQPS"):                      45000,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                        8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key():        100,
-		dynamicconfig.EnableChasm.Key():                                         true,
-		activity.Enabled.Key():                                                  true,
-		activity.EnableStandaloneActivityOperatorCommands.Key():                 true,
 	}
 	for _, kv := range values {
 		k, raw, err := keyValue(kv)
