@@ -1,6 +1,6 @@
 // Finds the binary that runs the dev server (`temporal server start-dev`), building it from Go modules when nothing
-// else is there: first the project's dev server (tools/temporal-dev-server: the server release docker-compose pins,
-// with the Web UI), else the temporal CLI 1.5.1 as before.
+// else is there: first the project's dev server (dev/wrappers/temporal-dev-server: the server release docker-compose
+// pins, with the Web UI), else the temporal CLI 1.5.1 as before.
 //
 // Why not a newer CLI: from 1.6 on, github.com/temporalio/cli replaces its own github.com/temporalio/cli/cliext with
 // ./cliext, a nested module the Go module proxy serves no version of (and the cli module's zip leaves out), so
@@ -15,7 +15,8 @@ import { findOnPath, installAtomically, isExecutable, run, type Log } from './ex
 /** The fallback, and the CLI for client commands (`temporal workflow …`); its embedded server is 1.29.1. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 
-const devServerModuleDir = resolve(__dirname, '..', '..', 'tools', 'temporal-dev-server');
+// The same folder from src/tools/ and from dev/tools/, where these files are moving.
+const devServerModuleDir = resolve(__dirname, '..', '..', 'dev', 'wrappers', 'temporal-dev-server');
 
 export interface ResolvedTemporalCli {
   path: string;
@@ -33,7 +34,7 @@ interface DevServerBuild {
   hash: string;
 }
 
-/** Where the dev server of tools/temporal-dev-server is (or would be) cached; undefined without that module. */
+/** Where the dev server of dev/wrappers/temporal-dev-server is (or would be) cached; undefined without that module. */
 async function devServerBuild(): Promise<DevServerBuild | undefined> {
   const files = await Promise.all(
     ['go.mod', 'go.sum', 'main.go'].map((name) => readFile(join(devServerModuleDir, name), 'utf8')),
@@ -105,9 +106,11 @@ async function runGo(go: string, args: string[], env: NodeJS.ProcessEnv, log?: L
   }
 }
 
-/** `go build` of tools/temporal-dev-server at `nice 10` (it compiles the whole server: minutes on a cold cache). */
+/** `go build` of dev/wrappers/temporal-dev-server at `nice 10` (it compiles the whole server: minutes when cold). */
 async function buildDevServer(go: string, build: DevServerBuild, log?: Log): Promise<void> {
-  log?.(`building the Temporal dev server (server ${build.serverVersion}, tools/temporal-dev-server) with ${go}`);
+  log?.(
+    `building the Temporal dev server (server ${build.serverVersion}, dev/wrappers/temporal-dev-server) with ${go}`,
+  );
   const nice = await findOnPath('nice');
   const [command, prefix] = nice ? [nice, ['-n', '10', go]] : [go, []];
   await installAtomically(join(build.path, '..'), 'temporal', async (tmpDir) => {

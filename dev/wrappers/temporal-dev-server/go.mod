@@ -1,6 +1,6 @@
 // The project's Temporal dev server (main.go): the server release docker-compose.yml pins and the Web UI the
-// temporal CLI of the same server line embeds, built by src/tools/temporal-cli.ts.
-module order-system/tools/temporal-dev-server
+// temporal CLI of the same server line embeds, built by the dev tools' temporal-cli.ts.
+module order-system/dev/wrappers/temporal-dev-server
 
 go 1.26.8
 

@@ -1,8 +1,8 @@
 // The Temporal dev server this project runs (`npm start`, `npm run temporal`, the api and e2e tiers, the bench): the
 // server release docker-compose pins, on SQLite, with the Web UI, as one process. It answers the part of
-// `temporal server start-dev` the project uses, with the same flag names, so src/tools/temporal-server.ts starts it
-// like the CLI. Built because the CLI releases that embed this server cannot be built from the Go module proxy (see
-// src/tools/temporal-cli.ts); the CLI's other commands are not here.
+// `temporal server start-dev` the project uses, with the same flag names, so the dev tools' temporal-server.ts starts
+// it like the CLI. Built because the CLI releases that embed this server cannot be built from the Go module proxy
+// (see the dev tools' temporal-cli.ts); the CLI's other commands are not here.
 package main
 
 import (
