@@ -2,7 +2,7 @@
 import { toolsCacheDir } from '../dev/tools/cache';
 import { run } from '../dev/tools/exec';
 import { embeddedPostgresVersion } from '../dev/tools/postgres';
-import { resolveTemporalCli } from '../dev/tools/temporal-cli';
+import { resolveTemporalCli, resolveTemporalClientCli, TEMPORAL_CLI_VERSION } from '../dev/tools/temporal-cli';
 import { resolveTemporalServer, TEMPORAL_SERVER_VERSION } from '../dev/tools/temporal-production';
 import { resolveTestServer } from '../dev/tools/test-server';
 
@@ -22,10 +22,15 @@ async function step(name: string, obtain: () => Promise<string>): Promise<boolea
 async function main(): Promise<void> {
   say(`cache: ${toolsCacheDir()}`);
   const results = [
-    await step('temporal CLI', async () => {
+    await step('temporal dev server', async () => {
       const cli = await resolveTemporalCli({ build: true, log: say });
       if (!cli) return 'none (no go); @temporalio/testing will download one';
       return `${cli.path} [${cli.source}; ${(await run(cli.path, ['--version'])).trim()}]`;
+    }),
+    // The dev server above answers only `server start-dev`; `temporal workflow …` (README) needs the CLI itself.
+    await step(`temporal CLI ${TEMPORAL_CLI_VERSION} (client commands)`, async () => {
+      const cli = await resolveTemporalClientCli({ build: true, log: say });
+      return cli ? `${cli.path} [${cli.source}]` : 'none (no go)';
     }),
     // The production server, run by the e2e tier and the bench when asked (E2E_TEMPORAL=real, --temporal-server real).
     await step(`Temporal server ${TEMPORAL_SERVER_VERSION}`, async () => {
