@@ -64,7 +64,12 @@ export async function runWorkerProcess(
     const dataConverter = { payloadCodecs: [await configuredPayloadCodec(config)] };
     worker = await createWorker({ config, connection, db, dataConverter });
     logger.info(
-      { taskQueue: worker.options.taskQueue, namespace: config.temporal.namespace, healthPort: health.port },
+      {
+        taskQueue: worker.options.taskQueue,
+        namespace: config.temporal.namespace,
+        deploymentVersion: worker.options.workerDeploymentOptions?.version,
+        healthPort: health.port,
+      },
       'worker started',
     );
     await worker.run();
