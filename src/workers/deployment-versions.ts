@@ -1,0 +1,175 @@
+// The operator's side of Worker Deployment Versioning over the client's workflowService: see each version's routing
+// status and drainage, ramp, promote (or roll back, which is promoting the earlier build), wait for a version to drain,
+// retire it. Routing changes apply asynchronously, so every change here returns only once the deployment reports the
+// new routing and no propagation in progress: a new order started after that goes where the operator said.
+import type { Client } from '@temporalio/client';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const { WorkerDeploymentVersionStatus, RoutingConfigUpdateState } = temporal.api.enums.v1;
+
+export type VersionStatus = 'inactive' | 'current' | 'ramping' | 'draining' | 'drained' | 'created' | 'unspecified';
+
+export interface VersionSummary {
+  buildId: string;
+  status: VersionStatus;
+  /** When the server last counted the version's open pinned workflows (draining versions only). */
+  drainageCheckedAt?: Date;
+  /** When the drainage status last changed: for a drained version, when it drained. */
+  drainageChangedAt?: Date;
+}
+
+export interface DeploymentRouting {
+  deploymentName: string;
+  /** The build that takes new orders; undefined: unversioned workers do. */
+  current?: string;
+  ramping?: { buildId: string; percentage: number };
+  /** False while the server is still propagating the last routing change to the task queues. */
+  settled: boolean;
+  versions: VersionSummary[];
+  conflictToken: Uint8Array;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+const statusNames: Record<number, VersionStatus> = {
+  [WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_INACTIVE]: 'inactive',
+  [WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_CURRENT]: 'current',
+  [WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_RAMPING]: 'ramping',
+  [WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING]: 'draining',
+  [WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINED]: 'drained',
+  [WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_CREATED]: 'created',
+};
+
+/** Polls `check` until it returns a value, or fails naming what it waited for and the last state it saw. */
+async function waitFor<T>(
+  what: string,
+  check: () => Promise<{ done: T } | { seen: string }>,
+  { timeoutMs = 60_000, intervalMs = 250 }: WaitOptions,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check();
+    if ('done' in result) return result.done;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${result.seen})`);
+    await sleep(intervalMs);
+  }
+}
+
+export function workerDeployment(client: Client, deploymentName: string) {
+  const namespace = client.options.namespace;
+  const service = client.workflowService;
+  const identity = client.options.identity;
+
+  async function describe(): Promise<DeploymentRouting> {
+    const { workerDeploymentInfo: info, conflictToken } = await service.describeWorkerDeployment({
+      namespace,
+      deploymentName,
+    });
+    const routing = info?.routingConfig;
+    const ramping = routing?.rampingDeploymentVersion?.buildId;
+    return {
+      deploymentName,
+      current: routing?.currentDeploymentVersion?.buildId ?? undefined,
+      ramping: ramping ? { buildId: ramping, percentage: routing?.rampingVersionPercentage ?? 0 } : undefined,
+      settled: info?.routingConfigUpdateState !== RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS,
+      versions: (info?.versionSummaries ?? []).map((summary) => ({
+        buildId: summary.deploymentVersion?.buildId ?? '',
+        status: statusNames[summary.status ?? 0] ?? 'unspecified',
+        drainageCheckedAt: optionalTsToDate(summary.drainageInfo?.lastCheckedTime),
+        drainageChangedAt: optionalTsToDate(summary.drainageInfo?.lastChangedTime),
+      })),
+      conflictToken: conflictToken ?? new Uint8Array(),
+    };
+  }
+
+  const routingLine = (r: DeploymentRouting) =>
+    `current ${r.current ?? 'unversioned'}, ramping ${r.ramping ? `${r.ramping.buildId} at ${r.ramping.percentage}%` : 'none'}` +
+    (r.settled ? '' : ', propagating');
+
+  /** Resolves once the deployment reports this routing and has finished propagating it. */
+  function waitForRouting(current: string | undefined, ramping: DeploymentRouting['ramping'], options: WaitOptions) {
+    return waitFor<DeploymentRouting>(
+      `routing ${routingLine({ current, ramping, settled: true } as DeploymentRouting)}`,
+      async () => {
+        const routing = await describe();
+        const matches =
+          routing.current === current &&
+          routing.ramping?.buildId === ramping?.buildId &&
+          (ramping === undefined || routing.ramping?.percentage === ramping.percentage);
+        return matches && routing.settled ? { done: routing } : { seen: routingLine(routing) };
+      },
+      options,
+    );
+  }
+
+  /** The version once its workers have polled: a version the server has not seen cannot take traffic. */
+  function waitForVersion(buildId: string, options: WaitOptions = {}): Promise<DeploymentRouting> {
+    return waitFor<DeploymentRouting>(
+      `build ${buildId} to poll in deployment ${deploymentName}`,
+      async () => {
+        const routing = await describe().catch((error: Error) => error);
+        if (routing instanceof Error) return { seen: routing.message };
+        return routing.versions.some((v) => v.buildId === buildId)
+          ? { done: routing }
+          : { seen: `builds ${routing.versions.map((v) => v.buildId).join(', ') || 'none'}` };
+      },
+      options,
+    );
+  }
+
+  /** Makes `buildId` the version every new order starts on (and ends any ramp); rolling back is the same call. */
+  async function promote(buildId: string, options: WaitOptions = {}): Promise<DeploymentRouting> {
+    const { conflictToken } = await waitForVersion(buildId, options);
+    await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName, buildId, conflictToken, identity });
+    return waitForRouting(buildId, undefined, options);
+  }
+
+  /** Sends `percentage` of new orders to `buildId`, the rest to the current version. */
+  async function ramp(buildId: string, percentage: number, options: WaitOptions = {}): Promise<DeploymentRouting> {
+    if (!(percentage >= 0 && percentage <= 100)) throw new RangeError(`ramp percentage ${percentage}: 0 to 100`);
+    const { conflictToken, current } = await waitForVersion(buildId, options);
+    await service.setWorkerDeploymentRampingVersion({
+      namespace,
+      deploymentName,
+      buildId,
+      percentage,
+      conflictToken,
+      identity,
+    });
+    return waitForRouting(current, { buildId, percentage }, options);
+  }
+
+  /**
+   * Resolves once the server finds no open order pinned to `buildId` (it counts them from visibility, by default every
+   * 3 minutes after a grace period of 3: matching.wv.VersionDrainageStatus*), with the time it said so.
+   */
+  function waitUntilDrained(buildId: string, options: WaitOptions = {}): Promise<VersionSummary> {
+    return waitFor<VersionSummary>(
+      `build ${buildId} to drain`,
+      async () => {
+        const version = (await describe()).versions.find((v) => v.buildId === buildId);
+        if (!version) throw new Error(`build ${buildId} is not a version of deployment ${deploymentName}`);
+        return version.status === 'drained' ? { done: version } : { seen: version.status };
+      },
+      options,
+    );
+  }
+
+  /** Forgets a drained version whose workers are gone; the server refuses while it drains or its workers still poll. */
+  async function retire(buildId: string): Promise<void> {
+    await service.deleteWorkerDeploymentVersion({
+      namespace,
+      deploymentVersion: { deploymentName, buildId },
+      identity,
+    });
+  }
+
+  return { describe, waitForVersion, promote, ramp, waitUntilDrained, retire };
+}
+
+export type WorkerDeployment = ReturnType<typeof workerDeployment>;
