@@ -10,6 +10,8 @@ import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
 import { createDatabase } from '../tools/postgres';
+import { writeDynamicConfig } from '../tools/temporal-production';
+import type { DynamicConfigValues } from '../tools/temporal-server';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
 import { freePort } from '../tools/net';
@@ -100,6 +102,8 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
+  /** Dynamic config for this stack's Temporal server only, on top of what `npm start` (or deploy/) sets. */
+  temporalDynamicConfig?: DynamicConfigValues;
 }
 
 function temporalKindFromEnv(): TemporalKind {
@@ -117,7 +121,7 @@ export interface ServiceEnvs {
 
 export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
   const temporalKind = options.temporal ?? temporalKindFromEnv();
-  const { workers = 1, apis: apiCount = 1 } = options;
+  const { workers = 1, apis: apiCount = 1, temporalDynamicConfig } = options;
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
@@ -141,8 +145,16 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       ? await TemporalProductionServer.create(
           { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
           temporalLog,
+          temporalDynamicConfig &&
+            (await writeDynamicConfig(join(runDir, 'dynamicconfig.yaml'), temporalDynamicConfig)),
         )
-      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog);
+      : new TemporalDevServer(
+          await findTemporalCli(),
+          temporalPort,
+          join(runDir, 'temporal.db'),
+          temporalLog,
+          temporalDynamicConfig,
+        );
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),

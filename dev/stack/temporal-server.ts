@@ -13,7 +13,7 @@ import {
   type TemporalServerHandle,
   type TemporalServerPorts,
 } from '../tools/temporal-production';
-import { startTemporalDevServer, type DevServerHandle } from '../tools/temporal-server';
+import { startTemporalDevServer, type DevServerHandle, type DynamicConfigValues } from '../tools/temporal-server';
 import { freePort } from '../tools/net';
 import { LogFile } from './log-file';
 
@@ -37,6 +37,8 @@ export class TemporalDevServer {
     private readonly port: number,
     private readonly dbFile: string,
     logPath: string,
+    /** A test's own dynamic config, beyond the settings `npm start` runs with. */
+    private readonly dynamicConfig?: DynamicConfigValues,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${port}`;
@@ -51,6 +53,7 @@ export class TemporalDevServer {
       // The dev server exactly as `npm start` runs it, Web UI included; only the ports and the state file differ.
       uiPort: await freePort(),
       dbFile: this.dbFile,
+      dynamicConfig: this.dynamicConfig,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`Temporal dev server did not start: ${error.message}; see ${this.log.path}`);
@@ -83,19 +86,25 @@ export class TemporalProductionServer {
     private readonly postgres: TemporalPostgres,
     private readonly ports: TemporalServerPorts,
     logPath: string,
+    private readonly dynamicConfigPath?: string,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${ports.FRONTEND_GRPC_PORT}`;
   }
 
-  static async create(postgres: TemporalPostgres, logPath: string): Promise<TemporalProductionServer> {
+  /** `dynamicConfigPath`: a file in place of deploy/'s (writeDynamicConfig adds a test's settings to it). */
+  static async create(
+    postgres: TemporalPostgres,
+    logPath: string,
+    dynamicConfigPath?: string,
+  ): Promise<TemporalProductionServer> {
     const binaries = await resolveTemporalServer({ build: false });
     if (!binaries) {
       throw new Error(
         `E2E_TEMPORAL=real needs temporal-server ${TEMPORAL_SERVER_VERSION} in the tools cache: run \`npm run tools\` once`,
       );
     }
-    return new TemporalProductionServer(binaries, postgres, await freeServerPorts(), logPath);
+    return new TemporalProductionServer(binaries, postgres, await freeServerPorts(), logPath, dynamicConfigPath);
   }
 
   /** The first start sets up the schemas and the namespace (as compose's one-shot jobs do); later ones find them. */
@@ -106,6 +115,7 @@ export class TemporalProductionServer {
       binaries: this.binaries,
       postgres: this.postgres,
       ports: this.ports,
+      dynamicConfigPath: this.dynamicConfigPath,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`temporal-server did not start: ${error.message}; see ${this.log.path}`);

@@ -43,6 +43,19 @@ export interface DevServerOptions {
   log?: Log;
   /** The CLI path only: each line the server prints; without it the output is inherited. */
   onOutput?: (line: string) => void;
+  /** The CLI path only: dynamic config beyond DEV_SERVER_TUNING, for a test that needs a setting of its own. */
+  dynamicConfig?: DynamicConfigValues;
+}
+
+/** Dynamic config keys and their values (a duration as a string such as "1s"). */
+export type DynamicConfigValues = Record<string, string | number | boolean>;
+
+/** The dev server's `--dynamic-config-value key=JSON` arguments for `values`. */
+export function dynamicConfigArgs(values: DynamicConfigValues = {}): string[] {
+  return Object.entries(values).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
 }
 
 export interface DevServerHandle {
@@ -67,16 +80,29 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   return opts.cliPath
     ? startCli(
         opts.cliPath,
-        { ip, port, uiPort, dbFile, logLevel, address, uiUrl, uiCodecEndpoint: opts.uiCodecEndpoint },
+        {
+          ip,
+          port,
+          uiPort,
+          dbFile,
+          logLevel,
+          address,
+          uiUrl,
+          uiCodecEndpoint: opts.uiCodecEndpoint,
+          dynamicConfig: opts.dynamicConfig,
+        },
         opts.onOutput,
       )
     : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
 }
 
-type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint'>> & {
+type Resolved = Required<
+  Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint' | 'dynamicConfig'>
+> & {
   address: string;
   uiUrl: string;
   uiCodecEndpoint?: string;
+  dynamicConfig?: DynamicConfigValues;
 };
 
 async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) => void): Promise<DevServerHandle> {
@@ -98,6 +124,7 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
         o.logLevel,
       ])
       .concat(DEV_SERVER_TUNING)
+      .concat(dynamicConfigArgs(o.dynamicConfig))
       .concat(o.uiCodecEndpoint ? ['--ui-codec-endpoint', o.uiCodecEndpoint] : [])
       .concat(searchAttributeArgs),
     { stdio: onOutput ? ['ignore', 'pipe', 'pipe'] : 'inherit' },
