@@ -52,7 +52,16 @@ export interface Stack {
   client: Client;
   /** The test's own view of the `orders` database. */
   db: Db;
+  /** The stack's own temporary directory, kept after it stops with the logs (logDir) in it. */
+  runDir: string;
   logDir: string;
+  /** The workflow bundle the stack's orders workers load: the one the image builds from this tree. */
+  workflowBundlePath: string;
+  /**
+   * One more orders worker, not yet started, with `env` over the stack's: another WORKFLOW_BUNDLE_PATH, a Worker
+   * Deployment Version. Stopped with the stack, its exits and log reported like the others'.
+   */
+  addOrdersWorker(name: string, env: NodeJS.ProcessEnv): ManagedService;
   /** Every call the payments worker made to the mock gateway, by workflow id. */
   gatewayCalls(): Promise<Map<string, GatewayCall[]>>;
   /** Exits of a product process that no scenario caused. */
@@ -176,12 +185,12 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
-  const ordersWorkers = each(workers, (i) =>
-    service(numbered('orders-worker', i), 'dev/stack/orders-worker.ts', 'worker started', {
+  const ordersWorker = (serviceName: string, extra: NodeJS.ProcessEnv = {}) =>
+    service(serviceName, 'dev/stack/orders-worker.ts', 'worker started', {
       WORKFLOW_BUNDLE_PATH: bundlePath,
-      ...envs.ordersWorker,
-    }),
-  );
+      ...extra,
+    });
+  const ordersWorkers = each(workers, (i) => ordersWorker(numbered('orders-worker', i), envs.ordersWorker));
   // The product's payments worker with its gateway calls on record, so the audit can count charges.
   const paymentsWorkers = each(workers, (i) =>
     service(
@@ -252,6 +261,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
         intervalMs: 200,
       });
     }
+    const addOrdersWorker = (serviceName: string, extra: NodeJS.ProcessEnv) => {
+      const worker = ordersWorker(serviceName, extra);
+      services.push(worker);
+      return worker;
+    };
     const stack: Stack = {
       apiUrl: apiUrls[0],
       apiUrls,
@@ -268,7 +282,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       apis,
       client,
       db,
+      runDir,
       logDir,
+      workflowBundlePath: bundlePath,
+      addOrdersWorker,
       gatewayCalls: async () => {
         const all = new Map<string, GatewayCall[]>();
         for (const worker of paymentsWorkers) {
