@@ -102,7 +102,7 @@ describe('recorded order histories', () => {
 
   it('replay without nondeterminism against the current workflow code, bundled as the image bundles it', async () => {
     // Tracing interceptors included (src/workers/orders/workflow-bundle.ts): recorded without them, histories replay.
-    expect(await replayAll(await bundleOrderWorkflows(quiet))).toEqual([]);
+    expect(await replayAll(await bundleOrderWorkflows({ logger: quiet }))).toEqual([]);
   });
 
   it('fail to replay against a workflow changed incompatibly, so such a change cannot pass unnoticed', async () => {

@@ -5,9 +5,16 @@
 // (workflow-tracing.ts), and an untraced worker's sink drops the spans of one that did.
 import { bundleWorkflowCode, type Logger, type WorkflowBundle } from '@temporalio/worker';
 
-export function bundleOrderWorkflows(logger?: Logger): Promise<WorkflowBundle> {
+export interface OrderBundleOptions {
+  /** The workflows module; by default the order workflow. Another one (another version, a test's variant) gets the
+   *  same interceptors, so it runs in the same sandbox. */
+  workflowsPath?: string;
+  logger?: Logger;
+}
+
+export function bundleOrderWorkflows({ workflowsPath, logger }: OrderBundleOptions = {}): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
+    workflowsPath: workflowsPath ?? require.resolve('../../workflows'),
     workflowInterceptorModules: [require.resolve('./workflow-tracing')],
     logger,
   });
