@@ -1,7 +1,9 @@
 // `npm run worker-deployment -- <command>`: the orders worker's Worker Deployment Versions, for an operator
 // (docs/worker-versioning.md). Unlike the `temporal worker deployment` commands of CLI 1.5.1, every routing change
 // returns only once the server has finished propagating it, and `describe` says whether a change is still under way.
-//   describe                          every version with its status and drainage, and where new orders go
+//   describe                          every version with its status and drainage, where new orders go, and how many
+//                                     open orders no version has taken yet
+//   pin-unversioned <build-id>        pin those to the build (the migration's last step, before any other build)
 //   ramp <build-id> <percentage>      that share of new orders to the build, the rest to the current one
 //   promote <build-id>                every new order to the build (a rollback promotes the earlier build)
 //   wait-drained <build-id>           until no open order is pinned to the build
@@ -10,13 +12,15 @@
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../src/config';
+import { orderWorkflowType } from '../src/domain';
 import { workerDeployment, type DeploymentRouting } from '../src/workers/deployment-versions';
 
 const usage =
   'usage: npm run worker-deployment -- [--deployment-name <name>] [--timeout <seconds>] ' +
-  '(describe | ramp <build-id> <percentage> | promote <build-id> | wait-drained <build-id> | retire <build-id>)';
+  '(describe | pin-unversioned <build-id> | ramp <build-id> <percentage> | promote <build-id> | ' +
+  'wait-drained <build-id> | retire <build-id>)';
 
-function print(routing: DeploymentRouting): void {
+function print(routing: DeploymentRouting, unversioned?: number): void {
   const ramp = routing.ramping ? `, ${routing.ramping.percentage}% to ${routing.ramping.buildId}` : '';
   console.log(`deployment ${routing.deploymentName}: new orders to ${routing.current ?? 'unversioned workers'}${ramp}`);
   if (!routing.settled) console.log('  (the last routing change is still propagating to the task queues)');
@@ -25,6 +29,11 @@ function print(routing: DeploymentRouting): void {
       status === 'draining' ? ` (open orders last counted ${drainageCheckedAt?.toISOString() ?? 'not yet'})` : '';
     const drained = status === 'drained' ? ` since ${drainageChangedAt?.toISOString() ?? '?'}` : '';
     console.log(`  ${buildId}  ${status}${drained}${drainage}`);
+  }
+  if (unversioned) {
+    console.log(
+      `  ${unversioned} open orders no version has taken yet: pin them (pin-unversioned) before another build`,
+    );
   }
 }
 
@@ -51,16 +60,27 @@ async function main(): Promise<void> {
       deploymentName,
     );
     const options = { timeoutMs };
-    if (command === 'describe') print(await deployment.describe());
-    else if (command === 'ramp') print(await deployment.ramp(buildId, Number(percentage), options));
-    else if (command === 'promote') print(await deployment.promote(buildId, options));
-    else if (command === 'wait-drained') {
-      const { drainageChangedAt } = await deployment.waitUntilDrained(buildId, options);
-      console.log(`${buildId} drained at ${drainageChangedAt?.toISOString() ?? '?'}: no open order is pinned to it`);
-    } else if (command === 'retire') {
-      await deployment.retire(buildId);
-      console.log(`${buildId} retired from ${deploymentName}`);
-    } else throw new ConfigError(`unknown command ${command}\n${usage}`);
+    switch (command) {
+      case 'describe':
+        return print(await deployment.describe(), await deployment.countUnversioned(orderWorkflowType));
+      case 'pin-unversioned': {
+        const pinned = await deployment.pinUnversioned(buildId, orderWorkflowType);
+        return console.log(`${pinned.length} open orders no version had taken are pinned to ${buildId}`);
+      }
+      case 'ramp':
+        return print(await deployment.ramp(buildId, Number(percentage), options));
+      case 'promote':
+        return print(await deployment.promote(buildId, options));
+      case 'wait-drained': {
+        const { drainageChangedAt } = await deployment.waitUntilDrained(buildId, options);
+        return console.log(`${buildId} drained at ${drainageChangedAt?.toISOString()}: no open order is pinned to it`);
+      }
+      case 'retire':
+        await deployment.retire(buildId);
+        return console.log(`${buildId} retired from ${deploymentName}`);
+      default:
+        throw new ConfigError(`unknown command ${command}\n${usage}`);
+    }
   } finally {
     await connection.close();
   }

@@ -8,6 +8,8 @@ import { temporal } from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const { WorkerDeploymentVersionStatus, RoutingConfigUpdateState } = temporal.api.enums.v1;
+const { PinnedOverrideBehavior } = temporal.api.workflow.v1.VersioningOverride;
+const NOT_FOUND = 5;
 
 export type VersionStatus = 'inactive' | 'current' | 'ramping' | 'draining' | 'drained' | 'created' | 'unspecified';
 
@@ -160,6 +162,54 @@ export function workerDeployment(client: Client, deploymentName: string) {
     );
   }
 
+  /** Open workflows of `workflowType` that no versioned worker has taken a task of yet (visibility may lag a little). */
+  const unversionedQuery = (workflowType: string) =>
+    `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Running' AND TemporalWorkerDeploymentVersion IS NULL`;
+
+  async function countUnversioned(workflowType: string): Promise<number> {
+    return (await client.workflow.count(unversionedQuery(workflowType))).count;
+  }
+
+  /**
+   * Pins to `buildId` every open workflow of `workflowType` that no versioned worker has taken a task of yet; returns
+   * their ids. Such a workflow goes to whatever build is current at its next task, a timer that may fire hours later,
+   * when a build its history cannot replay may be current: pin them to the first versioned build, which runs the same
+   * code, before any other build is ramped or promoted. One that closed meanwhile is skipped.
+   */
+  async function pinUnversioned(buildId: string, workflowType: string): Promise<string[]> {
+    const open: { workflowId: string; runId: string }[] = [];
+    for await (const { workflowId, runId } of client.workflow.list({ query: unversionedQuery(workflowType) })) {
+      open.push({ workflowId, runId });
+    }
+    const pinned: string[] = [];
+    for (const execution of open) {
+      const done = await service
+        .updateWorkflowExecutionOptions({
+          namespace,
+          workflowExecution: execution,
+          workflowExecutionOptions: {
+            versioningOverride: {
+              pinned: {
+                behavior: PinnedOverrideBehavior.PINNED_OVERRIDE_BEHAVIOR_PINNED,
+                version: { deploymentName, buildId },
+              },
+            },
+          },
+          updateMask: { paths: ['versioning_override'] },
+          identity,
+        })
+        .then(
+          () => true,
+          (error: { code?: number }) => {
+            if (error.code === NOT_FOUND) return false;
+            throw error;
+          },
+        );
+      if (done) pinned.push(execution.workflowId);
+    }
+    return pinned;
+  }
+
   /** Forgets a drained version whose workers are gone; the server refuses while it drains or its workers still poll. */
   async function retire(buildId: string): Promise<void> {
     await service.deleteWorkerDeploymentVersion({
@@ -169,7 +219,7 @@ export function workerDeployment(client: Client, deploymentName: string) {
     });
   }
 
-  return { describe, waitForVersion, promote, ramp, waitUntilDrained, retire };
+  return { describe, waitForVersion, promote, ramp, waitUntilDrained, countUnversioned, pinUnversioned, retire };
 }
 
 export type WorkerDeployment = ReturnType<typeof workerDeployment>;
