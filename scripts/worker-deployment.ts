@@ -4,20 +4,35 @@
 //   describe                          every version with its status and drainage, where new orders go, and how many
 //                                     open orders no version has taken yet
 //   pin-unversioned <build-id>        pin those to the build (the migration's last step, before any other build)
+//   smoke <build-id>                  start one order pinned to the build, current or not, and see it run there
 //   ramp <build-id> <percentage>      that share of new orders to the build, the rest to the current one
 //   promote <build-id>                every new order to the build (a rollback promotes the earlier build)
 //   wait-drained <build-id>           until no open order is pinned to the build
 //   retire <build-id>                 forget a drained build whose workers are stopped
-// The deployment is TEMPORAL_DEPLOYMENT_NAME or --deployment-name; Temporal's address as for the workers.
+// The deployment is TEMPORAL_DEPLOYMENT_NAME or --deployment-name; Temporal's address and the payload keys as for the
+// workers.
 import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig } from '../src/config';
-import { orderWorkflowType } from '../src/domain';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
+import { ConfigError, loadConfig, type Config } from '../src/config';
+import { configuredPayloadCodec } from '../src/payload-codec';
+import {
+  customerIdSearchAttribute,
+  ORDERS_TASK_QUEUE,
+  orderStateSearchAttribute,
+  orderWorkflowId,
+  orderWorkflowType,
+  statusQuery,
+  type OrderWorkflowInput,
+} from '../src/domain';
 import { workerDeployment, type DeploymentRouting } from '../src/workers/deployment-versions';
 
 const usage =
   'usage: npm run worker-deployment -- [--deployment-name <name>] [--timeout <seconds>] ' +
-  '(describe | pin-unversioned <build-id> | ramp <build-id> <percentage> | promote <build-id> | ' +
+  '(describe | pin-unversioned <build-id> | smoke <build-id> [--customer <id>] | ramp <build-id> <percentage> | ' +
+  'promote <build-id> | ' +
   'wait-drained <build-id> | retire <build-id>)';
 
 function print(routing: DeploymentRouting, unversioned?: number): void {
@@ -37,10 +52,53 @@ function print(routing: DeploymentRouting, unversioned?: number): void {
   }
 }
 
+/**
+ * One real order (of `customerId`, approved by the mock gateway) started pinned to `version` by an override, whether or
+ * not it is current: resolves once that build has run its first task and answers for it.
+ */
+async function smokeOrder(client: Client, version: WorkerDeploymentVersion, customerId: string, config: Config) {
+  const orderId = randomUUID();
+  const input: OrderWorkflowInput = {
+    order: {
+      id: orderId,
+      customerId,
+      items: [{ sku: 'SMOKE-TEST', quantity: 1, unitPrice: 100 }],
+      currency: 'MYR',
+      paymentToken: 'tok_approve',
+    },
+    deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
+  };
+  const handle = await client.workflow.start(orderWorkflowType, {
+    workflowId: orderWorkflowId(orderId),
+    taskQueue: ORDERS_TASK_QUEUE,
+    args: [input],
+    typedSearchAttributes: [
+      { key: orderStateSearchAttribute, value: 'created' },
+      { key: customerIdSearchAttribute, value: customerId },
+    ],
+    versioningOverride: { pinnedTo: version },
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { raw } = await handle.describe();
+    if (raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId === version.buildId) {
+      const { state } = await handle.query(statusQuery);
+      return { orderId, state };
+    }
+    if (Date.now() > deadline)
+      throw new Error(`build ${version.buildId} did not run order ${orderId}: do its workers poll?`);
+    await sleep(250);
+  }
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'deployment-name': { type: 'string' }, timeout: { type: 'string', default: '300' } },
+    options: {
+      'deployment-name': { type: 'string' },
+      timeout: { type: 'string', default: '300' },
+      customer: { type: 'string', default: 'smoke-test' },
+    },
   });
   const config = loadConfig();
   const deploymentName = values['deployment-name'] ?? config.workerDeploymentVersion?.deploymentName;
@@ -55,10 +113,10 @@ async function main(): Promise<void> {
   }
   const connection = await Connection.connect(config.temporal.connectionOptions);
   try {
-    const deployment = workerDeployment(
-      new Client({ connection, namespace: config.temporal.namespace }),
-      deploymentName,
-    );
+    // The smoke order's payloads are encrypted like every other order's (src/payload-codec.ts).
+    const dataConverter = { payloadCodecs: [await configuredPayloadCodec(config)] };
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    const deployment = workerDeployment(client, deploymentName);
     const options = { timeoutMs };
     switch (command) {
       case 'describe':
@@ -66,6 +124,13 @@ async function main(): Promise<void> {
       case 'pin-unversioned': {
         const pinned = await deployment.pinUnversioned(buildId, orderWorkflowType);
         return console.log(`${pinned.length} open orders no version had taken are pinned to ${buildId}`);
+      }
+      case 'smoke': {
+        const { orderId, state } = await smokeOrder(client, { deploymentName, buildId }, values.customer, config);
+        return console.log(
+          `order ${orderId} runs on ${buildId} (${state}); follow it: temporal workflow describe ` +
+            `--workflow-id ${orderWorkflowId(orderId)}`,
+        );
       }
       case 'ramp':
         return print(await deployment.ramp(buildId, Number(percentage), options));

@@ -6,17 +6,9 @@
 // lost or doubled, every cancel answered truly and no order waiting much beyond its delay. The payments worker stays
 // unversioned throughout. This stack's Temporal server (and only it) checks drainage every second instead of every
 // 3 minutes, so the drain fits the test.
-import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  customerIdSearchAttribute,
-  ORDERS_TASK_QUEUE,
-  orderStateSearchAttribute,
-  orderWorkflowId,
-  orderWorkflowType,
-  type OrderWorkflowInput,
-} from '../../src/domain';
+import { orderWorkflowType } from '../../src/domain';
 import { workerDeployment, type WorkerDeployment } from '../../src/workers/deployment-versions';
 import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { DefaultLogger } from '@temporalio/worker';
@@ -87,32 +79,6 @@ async function paymentsSettled(ids: readonly string[]): Promise<void> {
   );
 }
 
-/** An order started as an operator's smoke test starts one: pinned by an override to a build not yet current. */
-async function startPinnedOrder(customerId: string, buildId: string): Promise<string> {
-  const id = randomUUID();
-  const input: OrderWorkflowInput = {
-    order: {
-      id,
-      customerId,
-      items: [{ sku: 'SMOKE-TEST', quantity: 1, unitPrice: 100 }],
-      currency: 'MYR',
-      paymentToken: 'tok_approve',
-    },
-    deliveryDelaySeconds: DELAY_SECONDS,
-  };
-  await stack.client.workflow.start(orderWorkflowType, {
-    workflowId: orderWorkflowId(id),
-    taskQueue: ORDERS_TASK_QUEUE,
-    args: [input],
-    typedSearchAttributes: [
-      { key: orderStateSearchAttribute, value: 'created' },
-      { key: customerIdSearchAttribute, value: customerId },
-    ],
-    versioningOverride: { pinnedTo: { deploymentName: DEPLOYMENT, buildId } },
-  });
-  return id;
-}
-
 /** The operator's tool (scripts/worker-deployment.ts) against this stack's server; what it printed. */
 async function operatorTool(...args: string[]): Promise<string> {
   const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
@@ -121,6 +87,8 @@ async function operatorTool(...args: string[]): Promise<string> {
     ...process.env,
     TEMPORAL_ADDRESS: stack.temporal.address,
     TEMPORAL_NAMESPACE: 'default',
+    PAYLOAD_KEYS_FILE: join(stack.runDir, 'payload-keys.json'),
+    DELIVERY_DELAY_SECONDS: String(DELAY_SECONDS),
   });
 }
 
@@ -166,17 +134,12 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     });
     await v2.start();
     await deployment.waitForVersion(V2);
-    const smoke = await startPinnedOrder(customer, V2);
-    const smokeVersioning = await eventually(
-      'the smoke order to run on v2',
-      async () => {
-        const versioning = await orderVersioning(stack.client, smoke);
-        return versioning.taskBuilds.length > 0 ? versioning : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
+    const smokeOutput = await operatorTool('smoke', V2, '--customer', customer);
+    const smoke = /^order ([0-9a-f-]{36}) runs on v2/m.exec(smokeOutput)?.[1] ?? `(no order in ${smokeOutput})`;
+    const smokeVersioning = await orderVersioning(stack.client, smoke);
     expect((await deployment.describe()).current).toBe(V1);
-    expect(smokeVersioning).toMatchObject({ pinnedTo: V2, overridden: true, taskBuilds: [V2] });
+    expect(smokeVersioning).toMatchObject({ pinnedTo: V2, overridden: true });
+    expect(buildsOf(smokeVersioning)).toEqual([V2]);
 
     // Ramp, then promote; v1's orders still wait on their timers.
     await deployment.ramp(V2, 50);
