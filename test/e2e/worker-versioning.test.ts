@@ -158,7 +158,6 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
 
     // v1 drains once its last order ends; its worker is then stopped.
     await waitUntilAllFinal(stack.db, [...pinnedToV1, ...ramped], 120_000);
-    const lastV1Close = Math.max(...(await transitionTimesOfFinal(stack, [...pinnedToV1, ...ramped])));
     const drained = await deployment.waitUntilDrained(V1, { timeoutMs: 60_000 });
     const drainedAt = Date.now();
     await v1.stop();
@@ -182,6 +181,13 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     const states = await statesOf(stack.db, all);
     const rampedOn = (build: string) => of(ramped).filter((v) => v.pinnedTo === build).length;
     const migrated = of(unversioned).filter((v) => buildsOf(v).includes(V1));
+    const endedOnV1 = of([...pinnedToV1, ...ramped]).filter((v) => v.pinnedTo === V1);
+    const lastV1Close = Math.max(
+      ...(await finalTransitionTimes(
+        stack,
+        endedOnV1.map((v) => v.orderId),
+      )),
+    );
     figures.record(
       figuresFrom('worker versioning: unversioned → v1 → v2 (ramp 50%, promote) → rollback to v1', report, {
         faults: ['v1 promoted over unversioned', 'v2 ramped 50% then promoted', 'v1 stopped once drained', 'rollback'],
@@ -242,7 +248,7 @@ function pinnedOn(buildId: string, builds: string[]): Partial<OrderVersioning> &
 }
 
 /** When each order reached its final state (epoch ms). */
-async function transitionTimesOfFinal(s: Stack, ids: readonly string[]): Promise<number[]> {
+async function finalTransitionTimes(s: Stack, ids: readonly string[]): Promise<number[]> {
   const [delivered, cancelled] = await Promise.all([
     transitionTimes(s.db, ids, 'delivered'),
     transitionTimes(s.db, ids, 'cancelled'),

@@ -26,7 +26,7 @@ only what the Connection cannot say, TLS without a client certificate and the se
 {{- $worker := index . 1 }}
 {{- $values := index . 2 }}
 {{- $controllerConnects := index . 3 }}
-{{- $tls := $root.Values.temporal.tls }}
+{{- $tls := $root.Values.temporal.tls -}}
 metadata:
   {{- include "order-system.podMetadata" (list $root $worker.component) | nindent 2 }}
 spec:
@@ -64,7 +64,9 @@ spec:
         - name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
           value: /etc/temporal/tls/{{ $tls.serverCaCertKey }}
         {{- end }}
-        {{- include "order-system.extraEnv" $root | nindent 8 }}
+        {{- with $root.Values.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
         {{- else }}
         {{- include "order-system.env" $root | nindent 8 }}
         {{- end }}
@@ -120,10 +122,10 @@ namespace, Worker Deployment and build whose backlog the scaler counts.
 {{- $perVersion := index . 3 }}
 {{- $keda := $root.Values.workers.keda }}
 {{- $tls := $root.Values.temporal.tls }}
-{{- $auth := or $root.Values.temporal.apiKey.existingSecret (and $tls.enabled $tls.existingSecret) }}
-{{- if $perVersion }}
+{{- $auth := or $root.Values.temporal.apiKey.existingSecret (and $tls.enabled $tls.existingSecret) -}}
+{{ if $perVersion -}}
 scaleTargetRef: {}
-{{- else }}
+{{- else -}}
 scaleTargetRef:
   apiVersion: apps/v1
   kind: Deployment
