@@ -40,6 +40,9 @@ const TEST_DRAINAGE = {
   'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '2s',
 };
 
+/** A routing change may take a while to reach every partition of the task queue on a busy machine. */
+const SETTLE = { timeoutMs: 180_000 };
+
 const versionEnv = (buildId: string) => ({ TEMPORAL_DEPLOYMENT_NAME: DEPLOYMENT, TEMPORAL_WORKER_BUILD_ID: buildId });
 
 const figures = new FiguresBook();
@@ -106,6 +109,13 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     const create = async (count: number) =>
       (await createOrders(api, mixedOrders(customer, count), { concurrency: 8 })).orders.map((order) => order.id);
     const cancels = new Map<string, CancelAnswer>();
+    // How long each routing change took to settle (the server propagates it to every task queue partition).
+    const settleSeconds: string[] = [];
+    const routingChange = async (change: () => Promise<unknown>): Promise<void> => {
+      const since = Date.now();
+      await change();
+      settleSeconds.push(((Date.now() - since) / 1000).toFixed(1));
+    };
     const cancel = async (ids: readonly string[], count: number) => {
       for (const [id, answer] of await cancelWaiting(ids, count)) cancels.set(id, answer);
     };
@@ -118,7 +128,7 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     // next task (here a cancel); those asleep on their timers are pinned to it before any other build can be current.
     const v1 = stack.addOrdersWorker('orders-worker-v1', versionEnv(V1));
     await v1.start();
-    await deployment.promote(V1);
+    await routingChange(() => deployment.promote(V1, SETTLE));
     await cancel(unversioned, 2);
     const pinOutput = await operatorTool('pin-unversioned', V1);
     await eventually('no open order left unversioned', async () =>
@@ -142,9 +152,9 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     expect(buildsOf(smokeVersioning)).toEqual([V2]);
 
     // Ramp, then promote; v1's orders still wait on their timers.
-    await deployment.ramp(V2, 50);
+    await routingChange(() => deployment.ramp(V2, 50, SETTLE));
     const ramped = await create(20);
-    await deployment.promote(V2);
+    await routingChange(() => deployment.promote(V2, SETTLE));
     const promotedAt = Date.now();
     const onV2 = await create(12);
     const pinnedToV1 = [...unversioned, ...onV1];
@@ -166,7 +176,8 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     const v2InFlight = await create(8);
     await paymentsSettled(v2InFlight);
     await v1.start();
-    const rollbackOutput = await operatorTool('promote', V1);
+    let rollbackOutput = '';
+    await routingChange(async () => (rollbackOutput = await operatorTool('promote', V1)));
     const rolledBack = await create(8);
     await cancel(v2InFlight, 2);
 
@@ -203,6 +214,7 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
           drain_since_promotion_s: ((drainedAt - promotedAt) / 1000).toFixed(1),
           longest_wait_beyond_delay_s: (Math.max(...waits.values()) / 1000).toFixed(1),
           cancels: cancels.size,
+          routing_settled_s: settleSeconds.join('/'),
         },
       }),
     );
