@@ -1,6 +1,7 @@
 // The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
-// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
-// orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
+// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL, or a
+// cluster of production servers behind a load balancer), the orders worker, the payments worker and the API,
+// optionally several of each. Scenarios kill, stop and restart any.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,17 +16,16 @@ import { eventually } from '../support/poll';
 import { freePort } from '../tools/net';
 import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
-import {
-  findTemporalCli,
-  TemporalDevServer,
-  TemporalProductionServer,
-  type TemporalUnderTest,
-} from './temporal-server';
+import { TemporalCluster } from './temporal-cluster';
+import { findTemporalCli, TemporalDevServer, TemporalProductionServer } from './temporal-server';
 
 const root = join(__dirname, '..', '..');
 
 /** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
 export const DELIVERY_DELAY_SECONDS = 2;
+
+/** The Temporal of an e2e stack: the dev server, one production server, or a cluster of them. */
+export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer | TemporalCluster;
 
 export interface Stack {
   apiUrl: string;
@@ -100,6 +100,11 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
+  /**
+   * Production Temporal nodes (default 1); more than one makes a cluster behind a load balancer (temporal-cluster.ts),
+   * and needs `temporal: 'real'`.
+   */
+  temporalNodes?: number;
 }
 
 function temporalKindFromEnv(): TemporalKind {
@@ -117,7 +122,8 @@ export interface ServiceEnvs {
 
 export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
   const temporalKind = options.temporal ?? temporalKindFromEnv();
-  const { workers = 1, apis: apiCount = 1 } = options;
+  const { workers = 1, apis: apiCount = 1, temporalNodes = 1 } = options;
+  if (temporalNodes > 1 && temporalKind !== 'real') throw new Error('a Temporal cluster is of production servers');
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
@@ -136,13 +142,14 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const payloadCodec = new EncryptionCodec(await loadOrCreatePayloadKeys(payloadKeysFile));
 
   const temporalLog = join(logDir, 'temporal.log');
+  const temporalPostgres = { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' };
   const temporal: TemporalUnderTest =
-    temporalKind === 'real'
-      ? await TemporalProductionServer.create(
-          { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
-          temporalLog,
-        )
-      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog);
+    temporalNodes > 1
+      ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
+      : temporalKind === 'real'
+        ? await TemporalProductionServer.create(temporalPostgres, temporalLog)
+        : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog);
+  const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -213,7 +220,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     await attempt(() => postgres.stop());
     killAll(); // leftovers only: everything above has stopped by now
     process.removeListener('exit', killAll);
-    await Promise.all([...services, temporal, postgres].map((s) => attempt(() => s.log.close())));
+    const logs = [...services.map((s) => s.log), ...temporalLogs, postgres.log];
+    await Promise.all(logs.map((log) => attempt(() => log.close())));
     await attempt(() => rm(pgDataDir, { recursive: true, force: true }));
     await attempt(() => rm(join(runDir, 'temporal.db'), { force: true })); // the dev server's
     if (failures.length > 0) throw new AggregateError(failures, 'stopping the e2e stack failed');
@@ -222,9 +230,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   try {
     // The production server persists in this PostgreSQL, so it starts once the database is up.
     const temporalUp =
-      temporal instanceof TemporalProductionServer
-        ? startPostgres(postgres, pgPort).then(() => temporal.start())
-        : allSettled([startPostgres(postgres, pgPort), temporal.start()]);
+      temporal instanceof TemporalDevServer
+        ? allSettled([startPostgres(postgres, pgPort), temporal.start()])
+        : startPostgres(postgres, pgPort).then(() => temporal.start());
     await allSettled([temporalUp, writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
     client = new Client({
@@ -269,7 +277,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
       logReport: async () => {
         const logs = await Promise.all(
-          [postgres, temporal, ...services].map(async (s) => `==> ${s.log.path} <==\n${await s.log.tail()}`),
+          [postgres.log, ...temporalLogs, ...services.map((s) => s.log)].map(
+            async (log) => `==> ${log.path} <==\n${await log.tail()}`,
+          ),
         );
         return logs.join('\n\n');
       },

@@ -275,7 +275,7 @@ async function clearStalePidFile(dataDir: string, log: Log): Promise<void> {
   for (let i = 0; i < 300 && existsSync(`/proc/${pid}`); i++) await sleep(100);
 }
 
-async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {

@@ -145,14 +145,17 @@ export type TemporalServerPorts = Record<(typeof PORT_VARIABLES)[number] | 'FRON
 
 /**
  * Free loopback ports for every service of one server, chosen once: a restart binds the same ones. Below 32768: the
- * server records each member's port in PostgreSQL as a SMALLINT, and the OS hands out ephemeral ports above it.
+ * server records each member's port in PostgreSQL as a SMALLINT, and the OS hands out ephemeral ports above it. With
+ * several `ips` (the nodes of a cluster, one per loopback alias) each port is free on every one of them.
  */
-export async function freeServerPorts(): Promise<TemporalServerPorts> {
+export async function freeServerPorts(ips: readonly string[] = ['127.0.0.1']): Promise<TemporalServerPorts> {
   const taken = new Set<number>();
+  const freeEverywhere = async (port: number) =>
+    (await Promise.all(ips.map((ip) => portIsFree(port, ip)))).every(Boolean);
   const pick = async (): Promise<number> => {
     for (;;) {
       const port = 20_000 + Math.floor(Math.random() * 12_000);
-      if (!taken.has(port) && (await portIsFree(port))) {
+      if (!taken.has(port) && (await freeEverywhere(port))) {
         taken.add(port);
         return port;
       }
