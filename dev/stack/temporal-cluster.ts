@@ -59,6 +59,7 @@ export class TemporalCluster {
           ip,
           ports,
           setsUp: false,
+          logLevel: 'info',
         }),
       ),
     );

@@ -79,6 +79,8 @@ export interface ProductionServerOptions {
   ports?: TemporalServerPorts;
   /** Whether start() also sets up the schemas and the namespace, as for a lone server (default); a cluster does it once. */
   setsUp?: boolean;
+  /** The server's own log level (default warn); a cluster's nodes log at info, which shows membership and shards move. */
+  logLevel?: 'info' | 'warn';
 }
 
 /** The production server (temporal-server on PostgreSQL, the one docker-compose runs), as the e2e tier drives it. */
@@ -93,6 +95,7 @@ export class TemporalProductionServer {
     private readonly ip: string,
     private readonly ports: TemporalServerPorts,
     private readonly setsUp: boolean,
+    private readonly logLevel: 'info' | 'warn',
     logPath: string,
   ) {
     this.log = new LogFile(logPath);
@@ -102,10 +105,11 @@ export class TemporalProductionServer {
   static async create(
     postgres: TemporalPostgres,
     logPath: string,
-    { ip = '127.0.0.1', ports, setsUp = true }: ProductionServerOptions = {},
+    { ip = '127.0.0.1', ports, setsUp = true, logLevel = 'warn' }: ProductionServerOptions = {},
   ): Promise<TemporalProductionServer> {
     const binaries = await productionBinaries();
-    return new TemporalProductionServer(binaries, postgres, ip, ports ?? (await freeServerPorts()), setsUp, logPath);
+    const chosen = ports ?? (await freeServerPorts());
+    return new TemporalProductionServer(binaries, postgres, ip, chosen, setsUp, logLevel, logPath);
   }
 
   get running(): boolean {
@@ -121,6 +125,7 @@ export class TemporalProductionServer {
       postgres: this.postgres,
       ip: this.ip,
       ports: this.ports,
+      logLevel: this.logLevel,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`temporal-server did not start: ${error.message}; see ${this.log.path}`);

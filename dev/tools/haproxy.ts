@@ -44,7 +44,7 @@ function haproxyConfig({ host, port, backends }: Pick<LoadBalancerOptions, 'host
   const { intervalMs, fall, rise } = HEALTH_CHECK;
   return [
     'global',
-    '    log stderr format short local0 notice',
+    '    log stderr format iso local0 notice',
     'defaults',
     '    mode tcp',
     '    log global',

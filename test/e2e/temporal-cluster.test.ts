@@ -2,8 +2,9 @@
 // one PostgreSQL, HAProxy in front of the frontends, the only address the API and the workers are given). Orders
 // arrive at a steady rate, a share cancelled at random moments, while one node is SIGKILLed, started again to rejoin,
 // and then the other is SIGKILLed: nothing lost or done twice, every answer true, no process of ours restarted.
+import { isFinal, type OrderState } from '../../src/domain';
 import { eventually } from '../../dev/support/poll';
-import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
+import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
 import { TemporalCluster } from '../../dev/stack/temporal-cluster';
 import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
@@ -44,24 +45,36 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** When each of the customer's orders made a decision (every transition after `created`), in epoch ms, sorted. */
-async function decisionTimes(customerId: string): Promise<number[]> {
-  const rows: { at: Date }[] = await stack
+interface Step {
+  orderId: string;
+  to: OrderState;
+  at: number;
+}
+
+/** Every recorded step of the customer's orders (`created` at its acceptance, then each decision), by time. */
+async function stepsOf(customerId: string): Promise<Step[]> {
+  const rows: { order_id: string; to_state: OrderState; at: Date }[] = await stack
     .db('orders.order_events as e')
     .join('orders.orders as o', 'o.id', 'e.order_id')
     .where({ 'o.customer_id': customerId, 'e.event': 'transition' })
-    .whereNotNull('e.from_state')
-    .select('e.at');
-  return rows.map((row) => row.at.getTime()).sort((a, b) => a - b);
+    .select('e.order_id', 'e.to_state', 'e.at');
+  return rows
+    .map((row) => ({ orderId: row.order_id, to: row.to_state, at: row.at.getTime() }))
+    .sort((a, b) => a.at - b.at);
 }
 
-/** Resolves once orders have been progressing at the steady rate for the last 3 s; the time it saw that. */
-function untilFlowing(customerId: string, what: string): Promise<number> {
+/** When each of the customer's orders made a decision (every step after `created`), in epoch ms, sorted. */
+async function decisionTimes(customerId: string): Promise<number[]> {
+  return (await stepsOf(customerId)).filter((step) => step.to !== 'created').map((step) => step.at);
+}
+
+/** Resolves once orders have made decisions at the steady rate over the last 3 s, all after `since`; the time then. */
+function flowingSince(customerId: string, since: number, what: string): Promise<number> {
   return eventually(
     `orders flowing ${what}`,
     async () => {
       const now = Date.now();
-      const recent = (await decisionTimes(customerId)).filter((at) => at > now - 3_000);
+      const recent = (await decisionTimes(customerId)).filter((at) => at > Math.max(since, now - 3_000));
       return recent.length >= FLOWING * 3 ? now : undefined;
     },
     { timeoutMs: RECOVERY_TIMEOUT_MS, intervalMs: 250 },
@@ -69,16 +82,29 @@ function untilFlowing(customerId: string, what: string): Promise<number> {
 }
 
 /**
- * After a fault at `at`: how long until the first order made its next decision, and the longest time within `windowMs`
- * in which no order made any (the pause).
+ * After a fault at `at`: how long until the first order made its next decision, the longest time within `windowMs` in
+ * which no order made any (the pause), and the longest any order in flight then waited beyond its due time for its
+ * next step (a confirmed order is due at its delivery time; any other at once).
  */
-function pauseAfter(times: number[], at: number, windowMs: number) {
-  const after = times.filter((t) => t > at && t <= at + windowMs);
-  const points = [at, ...after];
+function pauseAfter(steps: Step[], at: number, windowMs: number) {
+  const decisions = steps.filter((s) => s.to !== 'created' && s.at > at && s.at <= at + windowMs).map((s) => s.at);
+  const points = [at, ...decisions];
   const gaps = points.slice(1).map((t, i) => t - points[i]);
+  const byOrder = new Map<string, Step[]>();
+  for (const step of steps) byOrder.set(step.orderId, [...(byOrder.get(step.orderId) ?? []), step]);
+  const delays = [...byOrder.values()].flatMap((own) => {
+    const before = own.filter((s) => s.at <= at);
+    const next = own.find((s) => s.at > at);
+    const last = before.at(-1);
+    if (!last || isFinal(last.to) || !next) return [];
+    const due = last.to === 'confirmed' ? last.at + DELIVERY_DELAY_SECONDS * 1000 : at;
+    return [next.at - Math.max(at, due)];
+  });
   return {
-    firstDecisionMs: after.length > 0 ? after[0] - at : Infinity,
-    longestPauseMs: Math.max(0, ...gaps, after.length > 0 ? 0 : windowMs),
+    firstDecisionMs: decisions.length > 0 ? decisions[0] - at : Infinity,
+    longestPauseMs: Math.max(0, ...gaps, decisions.length > 0 ? 0 : windowMs),
+    inFlight: delays.length,
+    longestOrderDelayMs: Math.max(0, ...delays),
   };
 }
 
@@ -98,13 +124,13 @@ it('loses no order and answers every create and cancel truthfully while one node
     let result;
     const faults: { name: string; at: number; flowingAgainAt: number }[] = [];
     try {
-      await untilFlowing(customer, 'before the first fault');
+      await flowingSince(customer, started, 'before the first fault');
       const firstKill = Date.now();
       await cluster.nodes[0].kill();
       faults.push({
         name: 'node-1 SIGKILL',
         at: firstKill,
-        flowingAgainAt: await untilFlowing(customer, 'after node-1 died'),
+        flowingAgainAt: await flowingSince(customer, firstKill, 'after node-1 died'),
       });
 
       const restart = Date.now();
@@ -113,7 +139,7 @@ it('loses no order and answers every create and cancel truthfully while one node
       faults.push({
         name: 'node-1 rejoins',
         at: restart,
-        flowingAgainAt: await untilFlowing(customer, 'after node-1 rejoined'),
+        flowingAgainAt: await flowingSince(customer, restart, 'after node-1 rejoined'),
       });
 
       const secondKill = Date.now();
@@ -121,7 +147,7 @@ it('loses no order and answers every create and cancel truthfully while one node
       faults.push({
         name: 'node-2 SIGKILL',
         at: secondKill,
-        flowingAgainAt: await untilFlowing(customer, 'after node-2 died'),
+        flowingAgainAt: await flowingSince(customer, secondKill, 'after node-2 died'),
       });
     } finally {
       result = await load.stop();
@@ -133,8 +159,8 @@ it('loses no order and answers every create and cancel truthfully while one node
       stack.db,
       new Map(result.cancels.flatMap((c) => (c.answer ? [[c.orderId, c.answer.cancellation] as const] : []))),
     );
-    const times = await decisionTimes(customer);
-    const pauses = faults.map((f) => ({ ...f, ...pauseAfter(times, f.at, f.flowingAgainAt - f.at) }));
+    const steps = await stepsOf(customer);
+    const pauses = faults.map((f) => ({ ...f, ...pauseAfter(steps, f.at, f.flowingAgainAt - f.at) }));
     const statuses = result.creates.flatMap((c) => c.statuses);
     figures.record(
       figuresFrom('17 Temporal cluster, node SIGKILL / rejoin / SIGKILL', report, {
@@ -152,6 +178,8 @@ it('loses no order and answers every create and cancel truthfully while one node
               [`fault${i + 1}_first_decision_after`, seconds(p.firstDecisionMs)],
               [`fault${i + 1}_longest_pause`, seconds(p.longestPauseMs)],
               [`fault${i + 1}_flowing_again_after`, seconds(p.flowingAgainAt - p.at)],
+              [`fault${i + 1}_in_flight`, p.inFlight],
+              [`fault${i + 1}_longest_order_delay`, seconds(p.longestOrderDelayMs)],
             ]),
           ),
           cancel_outcomes: JSON.stringify(tallyOutcomes(outcomes)),
