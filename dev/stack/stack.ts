@@ -5,10 +5,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
+import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { createDatabase } from '../tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
@@ -67,11 +68,9 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
+/** The orders workers load the bundle the image would carry, built once for all of them. */
 async function writeWorkflowBundle(path: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+  const { code } = await bundleOrderWorkflows({ logger: new DefaultLogger('WARN') });
   await writeFile(path, code);
 }
 
