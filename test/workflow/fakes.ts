@@ -113,10 +113,3 @@ export class FakePayments implements PaymentActivities {
 export function invalidToken(): never {
   throw ApplicationFailure.nonRetryable('payment token refused', PAYMENT_INVALID_ERROR);
 }
-
-/** A promise with its resolver, for holding a fake activity until the test lets it go. */
-export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => (open = resolve));
-  return { promise, open };
-}

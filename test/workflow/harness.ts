@@ -14,7 +14,7 @@ import {
   type OrderView,
   type OrderWorkflowInput,
 } from '../../src/domain';
-import { createTimeSkippingEnv } from '../../dev/tools/temporal-env';
+import { createTimeSkippingEnv } from '../support/temporal-env';
 import type { orderWorkflow } from '../../src/workflows';
 import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { eventually } from '../../dev/support/poll';
