@@ -3,9 +3,7 @@
 // that cannot reach its server sent to another one.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { constants } from 'node:os';
-import { createInterface } from 'node:readline';
-import { findOnPath, isExecutable } from './exec';
+import { findOnPath, isExecutable, supervise } from './exec';
 import { waitForPort } from './net';
 
 export interface Backend {
@@ -73,17 +71,9 @@ export async function startLoadBalancer(opts: LoadBalancerOptions): Promise<Load
   await writeFile(opts.configPath, haproxyConfig(opts));
   // -db: stay in the foreground, logging to stderr; no daemon to lose track of.
   const child = spawn(haproxy, ['-db', '-f', opts.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', opts.onOutput);
-  const exited = new Promise<number>((resolveExit, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolveExit(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
-  const running = () => child.exitCode === null && child.signalCode === null;
-  const stop = async () => {
-    // SIGTERM is HAProxy's hard stop: open connections are closed at once (a soft stop would wait out every poll).
-    if (running()) child.kill('SIGTERM');
-    await exited;
-  };
+  const { exited, stop: stopWithin, killNow } = supervise(child, opts.onOutput);
+  // SIGTERM is HAProxy's hard stop: open connections are closed at once (a soft stop would wait out every poll).
+  const stop = () => stopWithin(5_000);
   try {
     await Promise.race([
       waitForPort(opts.host, opts.port, 10_000),
@@ -93,12 +83,5 @@ export async function startLoadBalancer(opts: LoadBalancerOptions): Promise<Load
     await stop();
     throw error;
   }
-  return {
-    address: `${opts.host}:${opts.port}`,
-    exited,
-    stop,
-    killNow: () => {
-      if (running()) child.kill('SIGKILL');
-    },
-  };
+  return { address: `${opts.host}:${opts.port}`, exited, stop, killNow };
 }
