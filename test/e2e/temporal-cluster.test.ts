@@ -121,34 +121,27 @@ it('loses no order and answers every create and cancel truthfully while one node
       maxCancelDelayMs: 4_000,
       retryForMs: 150_000,
     });
+    // Each fault in turn, the next once orders flow again after it.
+    const plan: { name: string; cause(at: number): Promise<void> }[] = [
+      { name: 'node-1 SIGKILL', cause: () => cluster.nodes[0].kill() },
+      {
+        name: 'node-1 rejoins',
+        cause: async (at) => {
+          await cluster.nodes[0].start();
+          await cluster.waitUntilJoined(0, at);
+        },
+      },
+      { name: 'node-2 SIGKILL', cause: () => cluster.nodes[1].kill() },
+    ];
     let result;
     const faults: { name: string; at: number; flowingAgainAt: number }[] = [];
     try {
       await flowingSince(customer, started, 'before the first fault');
-      const firstKill = Date.now();
-      await cluster.nodes[0].kill();
-      faults.push({
-        name: 'node-1 SIGKILL',
-        at: firstKill,
-        flowingAgainAt: await flowingSince(customer, firstKill, 'after node-1 died'),
-      });
-
-      const restart = Date.now();
-      await cluster.nodes[0].start();
-      await cluster.waitUntilJoined(0, restart);
-      faults.push({
-        name: 'node-1 rejoins',
-        at: restart,
-        flowingAgainAt: await flowingSince(customer, restart, 'after node-1 rejoined'),
-      });
-
-      const secondKill = Date.now();
-      await cluster.nodes[1].kill();
-      faults.push({
-        name: 'node-2 SIGKILL',
-        at: secondKill,
-        flowingAgainAt: await flowingSince(customer, secondKill, 'after node-2 died'),
-      });
+      for (const { name, cause } of plan) {
+        const at = Date.now();
+        await cause(at);
+        faults.push({ name, at, flowingAgainAt: await flowingSince(customer, at, `after ${name}`) });
+      }
     } finally {
       result = await load.stop();
     }
