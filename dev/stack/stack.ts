@@ -205,6 +205,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
     E2E_PG_DATA_DIR: pgDataDir,
     E2E_PG_PORT: String(pgPort),
+    // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
+    // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
+    ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
   });
 
   // Whatever happens to this test process, no server or service outlives it.
