@@ -37,6 +37,7 @@ export class TemporalDevServer {
     private readonly port: number,
     private readonly dbFile: string,
     logPath: string,
+    private readonly options: { uiCodecEndpoint?: string } = {},
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${port}`;
@@ -51,6 +52,7 @@ export class TemporalDevServer {
       // The dev server exactly as `npm start` runs it, Web UI included; only the ports and the state file differ.
       uiPort: await freePort(),
       dbFile: this.dbFile,
+      uiCodecEndpoint: this.options.uiCodecEndpoint,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`Temporal dev server did not start: ${error.message}; see ${this.log.path}`);
