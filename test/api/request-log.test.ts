@@ -6,7 +6,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
-import { createLogger, temporalLogger } from '../../src/logging';
+import { createLogger } from '../../src/logging';
 import { EncryptionCodec } from '../../src/payload-codec';
 import {
   asOrder,
@@ -136,7 +136,13 @@ beforeAll(async () => {
     await send(app, ['GET', path], { route, caller: asAlice, headers: credentialHeaders(alice) });
   }
   expect(
-    (await send(app, ['POST', `/orders/${id}/cancel`], { route: '/orders/:id/cancel', caller: asAlice })).status,
+    (
+      await send(app, ['POST', `/orders/${id}/cancel`], {
+        route: '/orders/:id/cancel',
+        caller: asAlice,
+        headers: credentialHeaders(alice),
+      })
+    ).status,
   ).toBeLessThan(300);
   await send(app, ['GET', '/orders/summary'], {
     route: '/orders/summary',
@@ -196,32 +202,5 @@ describe("the API's request log", () => {
       expect(line.durationMs).toEqual(expect.any(Number));
       expect(line.reqId).toMatch(/^[\w.:@-]{1,128}$/);
     }
-  });
-});
-
-describe('the logger every process makes', () => {
-  it('redacts credential headers wherever a line holds them, the Temporal SDK adapter included', () => {
-    const lines: string[] = [];
-    const logger = capturingLogger(lines);
-    const secret = `secret-${randomUUID()}`;
-    const headers = {
-      authorization: secret,
-      'proxy-authorization': secret,
-      cookie: secret,
-      'set-cookie': [secret],
-      accept: 'application/json',
-    };
-    logger.info({ headers }, 'top level');
-    logger.info({ req: { headers }, res: { headers } }, 'one object down');
-    temporalLogger(logger).warn('from the SDK', { request: { headers } });
-    expect(lines).toHaveLength(3);
-    expect(lines.join('')).not.toContain(secret);
-    expect(lines.map((line) => (JSON.parse(line) as { headers?: object }).headers).at(0)).toEqual({
-      authorization: '[Redacted]',
-      'proxy-authorization': '[Redacted]',
-      cookie: '[Redacted]',
-      'set-cookie': '[Redacted]',
-      accept: 'application/json',
-    });
   });
 });
