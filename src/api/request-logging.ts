@@ -20,14 +20,14 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-/** Who called, as the API verified it (src/api/auth.ts); null without a valid token. */
-function callerOf(res: ServerResponse): Caller | null {
+/** Who called, as the API verified the token (src/api/auth.ts); `anonymous` without a valid one. */
+function callerFields(res: ServerResponse): { subject: string | null; role: Caller['role'] | 'anonymous' } {
   const caller = (res as Response).locals?.caller as Caller | undefined;
-  return caller ? { subject: caller.subject, role: caller.role } : null;
+  return caller ? { subject: caller.subject, role: caller.role } : { subject: null, role: 'anonymous' };
 }
 
 function requestLine(req: IncomingMessage, res: ServerResponse, durationMs: number) {
-  return { method: req.method, route: routeTemplate(req), status: res.statusCode, durationMs, caller: callerOf(res) };
+  return { method: req.method, route: routeTemplate(req), status: res.statusCode, durationMs, ...callerFields(res) };
 }
 
 export function requestLogging(logger: Logger) {

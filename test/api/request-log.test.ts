@@ -18,7 +18,7 @@ import {
   type ApiStack,
 } from './harness';
 
-type Caller = { subject: string; role: 'customer' | 'operator' } | null;
+type Caller = { subject: string | null; role: 'customer' | 'operator' | 'anonymous' };
 
 /** What a request's log line must say about it. */
 interface Expected {
@@ -28,8 +28,9 @@ interface Expected {
   caller: Caller;
 }
 
+const anonymous: Caller = { subject: null, role: 'anonymous' };
+
 const REQUEST_LINE_FIELDS = [
-  'caller',
   'durationMs',
   'hostname',
   'level',
@@ -38,8 +39,10 @@ const REQUEST_LINE_FIELDS = [
   'name',
   'pid',
   'reqId',
+  'role',
   'route',
   'status',
+  'subject',
   'time',
 ];
 
@@ -158,7 +161,7 @@ beforeAll(async () => {
     ['/codec/encode', '/codec/:operation', asOperator, 200],
     [`/codec/t/${remember(operator)}/decode`, '/codec/t/:token/:operation', asOperator, 200],
     [`/codec/t/${remember(alice)}/decode`, '/codec/t/:token/:operation', asAlice, 401],
-    [`/codec/t/${remember('not.a.jwt')}/decode`, '/codec/t/:token/:operation', null, 401],
+    [`/codec/t/${remember('not.a.jwt')}/decode`, '/codec/t/:token/:operation', anonymous, 401],
   ];
   for (const [path, route, caller, status] of codecCalls) {
     const headers = path === '/codec/encode' ? credentialHeaders(operator) : credentialHeaders();
@@ -166,17 +169,17 @@ beforeAll(async () => {
     expect({ path, status: answer.status }).toEqual({ path, status });
   }
   const consoleToken = remember(await tokenFor({ subject: 'ops-console', role: 'operator' }));
-  await send(app, ['GET', `/console?token=${consoleToken}`], { route: '/console', caller: null });
+  await send(app, ['GET', `/console?token=${consoleToken}`], { route: '/console', caller: anonymous });
 
   for (const [, authorization] of await refusedAuthorizations()) {
     if (authorization) remember(authorization.replace(/^\S+ /, ''));
     const headers = { ...credentialHeaders(), ...(authorization ? { Authorization: authorization } : {}) };
-    const refused = await send(app, ['POST', '/orders'], { route: 'unmatched', caller: null, headers, body: {} });
+    const refused = await send(app, ['POST', '/orders'], { route: 'unmatched', caller: anonymous, headers, body: {} });
     expect(refused.status).toBe(401);
   }
   await send(app, ['GET', `/nowhere/${remember(operator)}`], {
     route: 'unmatched',
-    caller: null,
+    caller: anonymous,
     headers: credentialHeaders(),
   });
 });
@@ -196,7 +199,9 @@ describe("the API's request log", () => {
     const lines = logLines
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((line) => line.msg === 'request completed');
-    expect(lines.map(({ method, route, status, caller }) => ({ method, route, status, caller }))).toEqual(expected);
+    expect(
+      lines.map(({ method, route, status, subject, role }) => ({ method, route, status, caller: { subject, role } })),
+    ).toEqual(expected);
     for (const line of lines) {
       expect(Object.keys(line).sort()).toEqual(REQUEST_LINE_FIELDS);
       expect(line.durationMs).toEqual(expect.any(Number));
