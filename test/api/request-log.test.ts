@@ -112,7 +112,7 @@ beforeAll(async () => {
     config: { deliveryDelaySeconds: 3600 },
     logger: capturingLogger(logLines),
     auth: testAuth,
-    codec: { codec: new EncryptionCodec([{ id: 'k1', key: randomBytes(32) }]), corsOrigin: 'http://localhost:8233' },
+    codec: { codec: new EncryptionCodec([{ id: 'k1', key: randomBytes(32) }]), corsOrigins: ['http://localhost:8233'] },
     operatorConsole: {
       assets: consoleAssets,
       settings: { temporalUiUrl: 'http://localhost:8233', namespace: 'default' },
