@@ -9,6 +9,7 @@ import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } fro
 import { waitUntilAllFinal } from './order-probes';
 import { mapConcurrent } from '../../dev/support/map-concurrent';
 import { createOrders, orderBody, scenarioCustomer } from './workload';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(240_000);
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 it('ends each of 100 orders cancelled at the delivery boundary either cancelled and refunded or delivered with the cancel rejected, never both, never neither', () =>

@@ -9,6 +9,7 @@ import { TemporalCluster } from '../../dev/stack/temporal-cluster';
 import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
 import { cancelOutcomes, tallyOutcomes, untrueOutcome } from './cancel-answers';
+import { stopAndSearchLogs } from './credential-search';
 import { FiguresBook, figuresFrom } from './figures';
 import { waitUntilAllFinal } from './order-probes';
 import { startSteadyOrders } from './steady-orders';
@@ -42,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 interface Step {
