@@ -1,6 +1,7 @@
 // The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
-// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
-// orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
+// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL, or a
+// cluster of production servers behind a load balancer), the orders worker, the payments worker and the API,
+// optionally several of each. Scenarios kill, stop and restart any.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,17 +18,16 @@ import { eventually } from '../support/poll';
 import { freePort } from '../tools/net';
 import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
-import {
-  findTemporalCli,
-  TemporalDevServer,
-  TemporalProductionServer,
-  type TemporalUnderTest,
-} from './temporal-server';
+import { TemporalCluster } from './temporal-cluster';
+import { findTemporalCli, TemporalDevServer, TemporalProductionServer } from './temporal-server';
 
 const root = join(__dirname, '..', '..');
 
 /** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
 export const DELIVERY_DELAY_SECONDS = 2;
+
+/** The Temporal of an e2e stack: the dev server, one production server, or a cluster of them. */
+export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer | TemporalCluster;
 
 export interface Stack {
   apiUrl: string;
@@ -104,6 +104,11 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
+  /**
+   * Production Temporal nodes (default 1); more than one makes a cluster behind a load balancer (temporal-cluster.ts),
+   * and needs `temporal: 'real'`.
+   */
+  temporalNodes?: number;
 }
 
 function temporalKindFromEnv(): TemporalKind {
@@ -121,7 +126,8 @@ export interface ServiceEnvs {
 
 export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
   const temporalKind = options.temporal ?? temporalKindFromEnv();
-  const { workers = 1, apis: apiCount = 1 } = options;
+  const { workers = 1, apis: apiCount = 1, temporalNodes = 1 } = options;
+  if (temporalNodes > 1 && temporalKind !== 'real') throw new Error('a Temporal cluster is of production servers');
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
@@ -147,17 +153,18 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
 
   const temporalApiKey = randomBytes(24).toString('base64url');
   const temporalLog = join(logDir, 'temporal.log');
+  const temporalPostgres = { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' };
   const temporal: TemporalUnderTest =
-    temporalKind === 'real'
-      ? await TemporalProductionServer.create(
-          { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
-          temporalLog,
-        )
-      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog, {
-          port: uiPort,
-          // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
-          codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
-        });
+    temporalNodes > 1
+      ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
+      : temporalKind === 'real'
+        ? await TemporalProductionServer.create(temporalPostgres, temporalLog)
+        : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog, {
+            port: uiPort,
+            // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
+            codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
+          });
+  const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -212,6 +219,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
     E2E_PG_DATA_DIR: pgDataDir,
     E2E_PG_PORT: String(pgPort),
+    // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
+    // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
+    ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
   });
 
   // Whatever happens to this test process, no server or service outlives it.
@@ -235,7 +245,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     await attempt(() => postgres.stop());
     killAll(); // leftovers only: everything above has stopped by now
     process.removeListener('exit', killAll);
-    await Promise.all([...services, temporal, postgres].map((s) => attempt(() => s.log.close())));
+    const logs = [...services.map((s) => s.log), ...temporalLogs, postgres.log];
+    await Promise.all(logs.map((log) => attempt(() => log.close())));
     await attempt(() => rm(pgDataDir, { recursive: true, force: true }));
     await attempt(() => rm(join(runDir, 'temporal.db'), { force: true })); // the dev server's
     if (failures.length > 0) throw new AggregateError(failures, 'stopping the e2e stack failed');
@@ -244,9 +255,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   try {
     // The production server persists in this PostgreSQL, so it starts once the database is up.
     const temporalUp =
-      temporal instanceof TemporalProductionServer
-        ? startPostgres(postgres, pgPort).then(() => temporal.start())
-        : allSettled([startPostgres(postgres, pgPort), temporal.start()]);
+      temporal instanceof TemporalDevServer
+        ? allSettled([startPostgres(postgres, pgPort), temporal.start()])
+        : startPostgres(postgres, pgPort).then(() => temporal.start());
     await allSettled([temporalUp, writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
     client = new Client({
@@ -298,7 +309,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
       logReport: async () => {
         const logs = await Promise.all(
-          [postgres, temporal, ...services].map(async (s) => `==> ${s.log.path} <==\n${await s.log.tail()}`),
+          [postgres.log, ...temporalLogs, ...services.map((s) => s.log)].map(
+            async (log) => `==> ${log.path} <==\n${await log.tail()}`,
+          ),
         );
         return logs.join('\n\n');
       },
