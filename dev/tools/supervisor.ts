@@ -1,0 +1,108 @@
+// Keeps `npm start`'s children alive: a child that exits on its own is started again after a backoff, said in one
+// line. A crash loop (too many exits within a window) or a bad configuration (exit code 2: it would only fail again)
+// stops everything instead, naming the child and its last lines.
+
+/** A started child: resolves `exited` with its exit code (or signal name) when it ends on its own or is stopped. */
+export interface RunningChild {
+  exited: Promise<number | string>;
+  stop(): Promise<unknown>;
+}
+
+export interface ChildSpec {
+  name: string;
+  start(): Promise<RunningChild>;
+  /** The child's most recent output lines, for the reason of a crash. */
+  lastLines(): string[];
+}
+
+export interface SupervisorPolicy {
+  /** This many exits within `windowMs` is a crash loop. */
+  maxExits: number;
+  windowMs: number;
+  /** The first restart waits `firstMs`, each further one within the window twice as long, up to `maxMs`. */
+  backoff: { firstMs: number; maxMs: number };
+}
+
+export const DEFAULT_POLICY: SupervisorPolicy = {
+  maxExits: 5,
+  windowMs: 60_000,
+  backoff: { firstMs: 1_000, maxMs: 10_000 },
+};
+
+/** The exit code of a process that stopped on its configuration (src/config.ts, src/dependencies.ts). */
+export const BAD_CONFIGURATION_EXIT = 2;
+
+export interface SupervisorEvents {
+  say(line: string): void;
+  /** Everything must stop: a crash loop or a bad configuration, with the lines that say why. */
+  giveUp(reason: string): void;
+}
+
+const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`);
+
+export class Supervisor {
+  private stopping = false;
+  private readonly running = new Map<string, RunningChild>();
+  private readonly pendingRestarts = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly events: SupervisorEvents,
+    private readonly policy: SupervisorPolicy = DEFAULT_POLICY,
+  ) {}
+
+  /** Starts the child and keeps it running until stopAll(); rejects if its first start fails. */
+  async supervise(spec: ChildSpec): Promise<void> {
+    const exits: number[] = [];
+    const watch = (child: RunningChild) => {
+      this.running.set(spec.name, child);
+      void child.exited.then((code) => {
+        this.running.delete(spec.name);
+        if (this.stopping) return;
+        const now = Date.now();
+        exits.push(now);
+        while (exits.length > 0 && exits[0] <= now - this.policy.windowMs) exits.shift();
+        const lastLine = spec.lastLines().at(-1);
+        const why = `exited (${code})${lastLine ? `: ${lastLine}` : ''}`;
+        if (code === BAD_CONFIGURATION_EXIT) {
+          this.events.giveUp(`${spec.name} stopped on its configuration; stopping everything.${tail(spec)}`);
+          return;
+        }
+        if (exits.length >= this.policy.maxExits) {
+          this.events.giveUp(
+            `${spec.name} exited ${exits.length} times within ${seconds(this.policy.windowMs)}; stopping everything.${tail(spec)}`,
+          );
+          return;
+        }
+        const delay = Math.min(this.policy.backoff.firstMs * 2 ** (exits.length - 1), this.policy.backoff.maxMs);
+        this.events.say(`${spec.name} ${why}; restarting it in ${seconds(delay)}`);
+        const timer = setTimeout(() => {
+          this.pendingRestarts.delete(timer);
+          if (this.stopping) return;
+          spec.start().then(watch, (error: unknown) => {
+            this.events.giveUp(`${spec.name} could not be started again: ${String(error)}${tail(spec)}`);
+          });
+        }, delay);
+        this.pendingRestarts.add(timer);
+      });
+    };
+    watch(await spec.start());
+  }
+
+  /** From now on an exit is expected: nothing is restarted (a terminal's Ctrl-C reaches every child at once). */
+  halt(): void {
+    this.stopping = true;
+    for (const timer of this.pendingRestarts) clearTimeout(timer);
+    this.pendingRestarts.clear();
+  }
+
+  /** Stops every child that is running (in parallel) and cancels pending restarts. */
+  async stopAll(): Promise<void> {
+    this.halt();
+    await Promise.all([...this.running.values()].map((child) => child.stop()));
+  }
+}
+
+function tail(spec: ChildSpec): string {
+  const lines = spec.lastLines();
+  return lines.length > 0 ? ` Its last lines:\n${lines.map((line) => `    ${line}`).join('\n')}` : '';
+}
