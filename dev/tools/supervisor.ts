@@ -1,6 +1,6 @@
 // Keeps `npm start`'s children alive: a child that exits on its own is started again after a backoff, said in one
-// line. A crash loop (too many exits within a window) or a bad configuration (exit code 2: it would only fail again)
-// stops everything instead, naming the child and its last lines.
+// line. A crash loop (too many exits in a row, each within a window of its start) or a bad configuration (exit
+// code 2: it would only fail again) stops everything instead, naming the child and its last lines.
 
 /** A started child: resolves `exited` with its exit code (or signal name) when it ends on its own or is stopped. */
 export interface RunningChild {
@@ -16,10 +16,14 @@ export interface ChildSpec {
 }
 
 export interface SupervisorPolicy {
-  /** This many exits within `windowMs` is a crash loop. */
+  /**
+   * This many exits in a row, each within `windowMs` of the child's start, is a crash loop. Counted per run rather
+   * than per clock window, so a child that takes long to boot (a loaded machine) is caught all the same; a run that
+   * lasted longer starts the count again.
+   */
   maxExits: number;
   windowMs: number;
-  /** The first restart waits `firstMs`, each further one within the window twice as long, up to `maxMs`. */
+  /** The first restart waits `firstMs`, each further one in a row twice as long, up to `maxMs`. */
   backoff: { firstMs: number; maxMs: number };
 }
 
@@ -52,28 +56,27 @@ export class Supervisor {
 
   /** Starts the child and keeps it running until stopAll(); rejects if its first start fails. */
   async supervise(spec: ChildSpec): Promise<void> {
-    const exits: number[] = [];
+    let exitsInARow = 0;
     const watch = (child: RunningChild) => {
+      const startedAt = Date.now();
       this.running.set(spec.name, child);
       void child.exited.then((code) => {
         this.running.delete(spec.name);
         if (this.stopping) return;
-        const now = Date.now();
-        exits.push(now);
-        while (exits.length > 0 && exits[0] <= now - this.policy.windowMs) exits.shift();
+        exitsInARow = Date.now() - startedAt < this.policy.windowMs ? exitsInARow + 1 : 1;
         const lastLine = spec.lastLines().at(-1);
         const why = `exited (${code})${lastLine ? `: ${lastLine}` : ''}`;
         if (code === BAD_CONFIGURATION_EXIT) {
           this.events.giveUp(`${spec.name} stopped on its configuration; stopping everything.${tail(spec)}`);
           return;
         }
-        if (exits.length >= this.policy.maxExits) {
+        if (exitsInARow >= this.policy.maxExits) {
           this.events.giveUp(
-            `${spec.name} exited ${exits.length} times within ${seconds(this.policy.windowMs)}; stopping everything.${tail(spec)}`,
+            `${spec.name} exited ${exitsInARow} times in a row, each within ${seconds(this.policy.windowMs)} of its start; stopping everything.${tail(spec)}`,
           );
           return;
         }
-        const delay = Math.min(this.policy.backoff.firstMs * 2 ** (exits.length - 1), this.policy.backoff.maxMs);
+        const delay = Math.min(this.policy.backoff.firstMs * 2 ** (exitsInARow - 1), this.policy.backoff.maxMs);
         this.events.say(`${spec.name} ${why}; restarting it in ${seconds(delay)}`);
         const timer = setTimeout(() => {
           this.pendingRestarts.delete(timer);

@@ -79,9 +79,33 @@ describe('npm start supervisor', () => {
 
     expect(said).toHaveLength(policy.maxExits - 1);
     expect(gaveUp).toEqual([
-      'orders exited 3 times within 60 s; stopping everything. Its last lines:\n    orders line 3',
+      'orders exited 3 times in a row, each within 60 s of its start; stopping everything. Its last lines:\n    orders line 3',
     ]);
     expect(children).toHaveLength(policy.maxExits);
+  });
+
+  it('counts exits in a row only: a run that outlasted the window starts the count again', async () => {
+    jest.useFakeTimers();
+    try {
+      const { said, gaveUp, events } = recorder();
+      const supervisor = new Supervisor(events, policy);
+      const { spec, children } = fakeSpec('payments');
+      await supervisor.supervise(spec);
+      children[0].exit(1);
+      await jest.advanceTimersByTimeAsync(policy.backoff.firstMs);
+      children[1].exit(1);
+      await jest.advanceTimersByTimeAsync(policy.backoff.maxMs);
+      await jest.advanceTimersByTimeAsync(policy.windowMs + 1_000); // the third run lasts longer than the window
+      children[2].exit(1);
+      await jest.advanceTimersByTimeAsync(policy.backoff.firstMs);
+
+      expect(gaveUp).toEqual([]);
+      expect(children).toHaveLength(4);
+      expect(said.at(-1)).toBe('payments exited (1): payments line 3; restarting it in 20 ms');
+      await supervisor.stopAll();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('gives up at once on a bad configuration (exit code 2): it would only fail again', async () => {
