@@ -5,10 +5,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
+import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { createDatabase } from '../tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
@@ -37,6 +38,8 @@ export interface Stack {
   postgres: ManagedService;
   temporal: TemporalUnderTest;
   temporalKind: TemporalKind;
+  /** The dev server's Web UI, which decodes payloads through the first API's codec endpoint; none on the real one. */
+  temporalUiUrl?: string;
   /** The first instance of each kind; with `workers` or `apis` > 1 the others are in the lists below. */
   ordersWorker: ManagedService;
   paymentsWorker: ManagedService;
@@ -67,11 +70,9 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
+/** The orders workers load the bundle the image would carry, built once for all of them. */
 async function writeWorkflowBundle(path: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+  const { code } = await bundleOrderWorkflows({ logger: new DefaultLogger('WARN') });
   await writeFile(path, code);
 }
 
@@ -123,7 +124,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   await mkdir(logDir);
   // Directly under the temp dir: the unprivileged postgres user must reach it (a root-only parent would not do).
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
-  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const [pgPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
   // Each worker's /readyz and /metrics: orders workers first, then payments workers.
   const healthPorts = await Promise.all(Array.from({ length: 2 * workers }, () => freePort()));
@@ -144,7 +145,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
           { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
           temporalLog,
         )
-      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog);
+      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog, {
+          port: uiPort,
+          // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
+          codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
+        });
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -200,7 +205,14 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       numbered('api', i),
       'src/api/server.ts',
       'api listening',
-      { PORT: String(apiPorts[i]), AUTH_KEY_FILE: keyFile, ...envs.api },
+      {
+        PORT: String(apiPorts[i]),
+        AUTH_KEY_FILE: keyFile,
+        // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
+        CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
+        ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
+        ...envs.api,
+      },
       `http://127.0.0.1:${apiPorts[i]}/readyz`,
     ),
   );
@@ -266,6 +278,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       postgres,
       temporal,
       temporalKind,
+      temporalUiUrl: temporal instanceof TemporalDevServer ? temporal.uiUrl : undefined,
       ordersWorker: ordersWorkers[0],
       paymentsWorker: paymentsWorkers[0],
       api: apis[0],

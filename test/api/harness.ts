@@ -18,7 +18,7 @@ import { createLogger } from '../../src/logging';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../../dev/support/poll';
 import { freePort } from '../../dev/tools/net';
-import { createDevServerEnv } from '../../dev/tools/temporal-env';
+import { createDevServerEnv } from '../support/temporal-env';
 import { createOrdersWorker } from '../../src/workers/orders/worker';
 import { createPaymentsWorker } from '../../src/workers/payments/worker';
 

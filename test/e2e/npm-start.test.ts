@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually } from '../../dev/support/poll';
 import { freePort } from '../../dev/tools/net';
-import { createDevServerEnv } from '../../dev/tools/temporal-env';
+import { createDevServerEnv } from '../support/temporal-env';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 jest.setTimeout(240_000);

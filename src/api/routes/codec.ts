@@ -1,7 +1,7 @@
 // The codec endpoint of the Temporal Web UI and CLI (their codec server protocol): POST /codec/decode and
 // /codec/encode with `{ payloads }` in Temporal's JSON form. Only for an operator: the token comes as a Bearer header
 // (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends no header of its own.
-// CORS admits the Web UI's origin only.
+// CORS admits the Web UI's origins only, answering each with its own: a browser accepts one origin in the header.
 import cors from 'cors';
 import express, { Router, type Request, type Response } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -16,8 +16,8 @@ interface JsonPayload {
 export interface CodecRouteDeps {
   codec: PayloadCodec;
   authenticator: Authenticator;
-  /** The Web UI's origins, comma-separated, e.g. http://localhost:8233. */
-  corsOrigin: string;
+  /** The Web UI's origins, e.g. http://localhost:8233. */
+  corsOrigins: string[];
 }
 
 const fromJson = ({ metadata = {}, data = '' }: JsonPayload): Payload => ({
@@ -40,10 +40,11 @@ function payloadsOf(body: unknown): JsonPayload[] {
   return payloads as JsonPayload[];
 }
 
-export function codecRoutes({ codec, authenticator, corsOrigin }: CodecRouteDeps): Router {
+export function codecRoutes({ codec, authenticator, corsOrigins }: CodecRouteDeps): Router {
   const router = Router();
+  // A list: the cors package answers an origin on it with that origin alone, and any other with none.
   const admit = cors({
-    origin: corsOrigin,
+    origin: corsOrigins,
     methods: ['POST'],
     allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
   });
