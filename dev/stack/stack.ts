@@ -1,6 +1,7 @@
 // The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
 // with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
 // orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ export interface Stack {
   operatorToken: string;
   /** A token the API accepts, for any caller. */
   token(claims: TokenClaims): Promise<string>;
+  /** Every secret of the stack: the tokens it minted, payload keys, the database URL, the Temporal API key. */
+  credentials(): string[];
   /** PostgreSQL's supervisor process: stop() stops the database, start() brings it back on its data directory. */
   postgres: ManagedService;
   temporal: TemporalUnderTest;
@@ -132,12 +135,19 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   // The API verifies with this key, as `npm start`'s does with the one under .data/.
   const keyFile = join(runDir, 'signing-key.json');
   const signingKey = await loadOrCreateSigningKey(keyFile);
-  const token = (claims: TokenClaims) => signToken(signingKey, { expiresIn: '24h', ...claims });
+  const minted: string[] = [];
+  const token = async (claims: TokenClaims) => {
+    const signed = await signToken(signingKey, { expiresIn: '24h', ...claims });
+    minted.push(signed);
+    return signed;
+  };
   const operatorToken = await token({ subject: 'e2e-operator', role: 'operator' });
   // Every service encrypts payloads with this key file; the test's own client too, to read the workflows' views.
   const payloadKeysFile = join(runDir, 'payload-keys.json');
-  const payloadCodec = new EncryptionCodec(await loadOrCreatePayloadKeys(payloadKeysFile));
+  const payloadKeys = await loadOrCreatePayloadKeys(payloadKeysFile);
+  const payloadCodec = new EncryptionCodec(payloadKeys);
 
+  const temporalApiKey = randomBytes(24).toString('base64url');
   const temporalLog = join(logDir, 'temporal.log');
   const temporal: TemporalUnderTest =
     temporalKind === 'real'
@@ -158,6 +168,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     DELIVERY_DELAY_SECONDS: String(DELIVERY_DELAY_SECONDS),
     LOG_LEVEL: 'info',
     PAYLOAD_KEYS_FILE: payloadKeysFile,
+    // Every service sends it as it would to Temporal Cloud (a server without an authorizer ignores it), so that the
+    // search of the logs for credentials covers it too; TLS stays off on loopback.
+    TEMPORAL_API_KEY: temporalApiKey,
+    TEMPORAL_TLS: 'false',
   };
   const service = (
     serviceName: string,
@@ -275,6 +289,12 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       apiUrls,
       operatorToken,
       token,
+      credentials: () => [
+        ...minted,
+        ...payloadKeys.map(({ key }) => key.toString('base64')),
+        postgresUrl(pgPort, 'orders'),
+        temporalApiKey,
+      ],
       postgres,
       temporal,
       temporalKind,

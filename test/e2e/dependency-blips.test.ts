@@ -4,6 +4,7 @@
 import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
 import { ApiClient } from './api-client';
 import { startedDuringOutage, temporalRestartedWhileConnecting } from './blips';
+import { stopAndSearchLogs } from './credential-search';
 import { FiguresBook } from './figures';
 
 jest.setTimeout(300_000);
@@ -20,7 +21,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 it.each([

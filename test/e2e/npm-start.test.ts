@@ -90,7 +90,12 @@ async function npmStart(env: NodeJS.ProcessEnv = {}): Promise<NpmStart> {
 
 it('restarts a child that dies, says so in one line, and stops everything cleanly on Ctrl-C', async () => {
   const run = await npmStart();
-  await run.line(/\[start\] Console/);
+  const consoleLine = await run.line(/\[start\] Console/);
+  // The tokens npm start prints for the person at the terminal, used as that person would.
+  const [apiUrl, consoleToken] = consoleLine.split(/\s+/)[2].split('/console?token=');
+  const customerToken = (await run.line(/TOKEN=/)).split('TOKEN=')[1];
+  expect((await fetch(`${apiUrl}/console?token=${consoleToken}`)).status).toBe(200);
+  expect((await fetch(`${apiUrl}/orders`, { headers: { authorization: `Bearer ${customerToken}` } })).status).toBe(200);
   const [payments] = run.pidsRunning('src/workers/payments/main.ts');
   expect(payments).toBeGreaterThan(0);
 
@@ -117,6 +122,9 @@ it('restarts a child that dies, says so in one line, and stops everything cleanl
   expect(run.output.at(-1)).toBe('[start] stopped');
   expect(run.output.filter((l) => /\b(ERROR|FATAL)\b|uncleanly|ERR_SERVER_NOT_RUNNING/.test(l))).toEqual([]);
   expect(run.pidsRunning('src/')).toEqual([]);
+  // Printed on the terminal by npm start itself, and nowhere in what its services logged.
+  const serviceLines = run.output.filter((l) => !l.startsWith('[start] '));
+  for (const token of [consoleToken, customerToken]) expect(serviceLines.filter((l) => l.includes(token))).toEqual([]);
 });
 
 it('stops everything on a crash loop, naming the child and its last lines', async () => {
