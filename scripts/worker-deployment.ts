@@ -38,7 +38,12 @@ const usage =
 function print(routing: DeploymentRouting, unversioned?: number): void {
   const ramp = routing.ramping ? `, ${routing.ramping.percentage}% to ${routing.ramping.buildId}` : '';
   console.log(`deployment ${routing.deploymentName}: new orders to ${routing.current ?? 'unversioned workers'}${ramp}`);
-  if (!routing.settled) console.log('  (the last routing change is still propagating to the task queues)');
+  if (routing.confirmedByTaskQueues) {
+    console.log(
+      '  (the server still reports this change as propagating, but the task queues already route by it: ' +
+        'temporalio/temporal#11842, see docs/worker-versioning.md)',
+    );
+  } else if (!routing.settled) console.log('  (the last routing change is still propagating to the task queues)');
   for (const { buildId, status, drainageCheckedAt, drainageChangedAt } of routing.versions) {
     const drainage =
       status === 'draining' ? ` (open orders last counted ${drainageCheckedAt?.toISOString() ?? 'not yet'})` : '';

@@ -6,12 +6,32 @@ import { z } from 'zod';
 
 const DEFAULT_EMBEDDED_PG_PORT = 5433;
 
+// host:port, the host a name, an IPv4 address or a bracketed IPv6 one.
+const temporalAddress = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
 const rate = z.coerce.number().min(0).max(1);
 const versionPart = z
   .string()
   .min(1)
   .max(108)
   .refine((value) => !value.startsWith('__'), "must not start with '__'");
+
+/** A comma-separated list of browser origins (`scheme://host[:port]`, nothing after it), as a list. */
+const origins = z
+  .string()
+  .transform((list) => list.split(',').map((origin) => origin.trim()))
+  .pipe(
+    z
+      .array(
+        z
+          .url({ protocol: /^https?$/ })
+          .refine(
+            (url) => URL.canParse(url) && new URL(url).origin === url,
+            'each must be an origin: scheme://host[:port], no path',
+          ),
+      )
+      .min(1),
+  );
 
 const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -58,7 +78,7 @@ const configSchema = z.object({
     .min(1)
     .default(join(__dirname, '..', '.data', 'payload-keys.json')),
   // The Web UI's origins (comma-separated), allowed to call the API's codec endpoint from the browser.
-  CODEC_CORS_ORIGIN: z.string().min(1).default('http://localhost:8233,http://127.0.0.1:8233'),
+  CODEC_CORS_ORIGIN: origins.default(['http://localhost:8233', 'http://127.0.0.1:8233']),
   // Requests per caller (token subject, or address without a token) per minute; far above what a client needs.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
@@ -107,6 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration: TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID go together');
   }
   const temporal = loadClientConnectConfig({ overrideEnvVars: present as Record<string, string> });
+  const address = temporal.connectionOptions.address ?? config.TEMPORAL_ADDRESS;
+  // Malformed is a bad configuration, stopped here; a well-formed address that does not answer is waited for.
+  if (!temporalAddress.test(address)) {
+    throw new ConfigError(`invalid configuration: TEMPORAL_ADDRESS: expected host:port, got "${address}"`);
+  }
   return {
     ...config,
     DATABASE_URL: config.DATABASE_URL ?? embeddedDatabaseUrl(config.EMBEDDED_PG_PORT),
@@ -114,7 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporal: {
       connectionOptions: {
         ...temporal.connectionOptions,
-        address: temporal.connectionOptions.address ?? config.TEMPORAL_ADDRESS,
+        address,
       },
       namespace: temporal.namespace ?? config.TEMPORAL_NAMESPACE,
     },

@@ -1,14 +1,17 @@
 // The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
-// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
-// orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
+// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL, or a
+// cluster of production servers behind a load balancer), the orders worker, the payments worker and the API,
+// optionally several of each. Scenarios kill, stop and restart any.
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
+import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { createDatabase } from '../tools/postgres';
 import { writeDynamicConfig } from '../tools/temporal-production';
 import type { DynamicConfigValues } from '../tools/temporal-server';
@@ -17,17 +20,16 @@ import { eventually } from '../support/poll';
 import { freePort } from '../tools/net';
 import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
-import {
-  findTemporalCli,
-  TemporalDevServer,
-  TemporalProductionServer,
-  type TemporalUnderTest,
-} from './temporal-server';
+import { TemporalCluster } from './temporal-cluster';
+import { findTemporalCli, TemporalDevServer, TemporalProductionServer } from './temporal-server';
 
 const root = join(__dirname, '..', '..');
 
 /** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
 export const DELIVERY_DELAY_SECONDS = 2;
+
+/** The Temporal of an e2e stack: the dev server, one production server, or a cluster of them. */
+export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer | TemporalCluster;
 
 export interface Stack {
   apiUrl: string;
@@ -35,10 +37,14 @@ export interface Stack {
   operatorToken: string;
   /** A token the API accepts, for any caller. */
   token(claims: TokenClaims): Promise<string>;
+  /** Every secret of the stack: the tokens it minted, payload keys, the database URL, the Temporal API key. */
+  credentials(): string[];
   /** PostgreSQL's supervisor process: stop() stops the database, start() brings it back on its data directory. */
   postgres: ManagedService;
   temporal: TemporalUnderTest;
   temporalKind: TemporalKind;
+  /** The dev server's Web UI, which decodes payloads through the first API's codec endpoint; none on the real one. */
+  temporalUiUrl?: string;
   /** The first instance of each kind; with `workers` or `apis` > 1 the others are in the lists below. */
   ordersWorker: ManagedService;
   paymentsWorker: ManagedService;
@@ -61,7 +67,7 @@ export interface Stack {
    * One more orders worker, not yet started, with `env` over the stack's: another WORKFLOW_BUNDLE_PATH, a Worker
    * Deployment Version. Stopped with the stack, its exits and log reported like the others'.
    */
-  addOrdersWorker(name: string, env: NodeJS.ProcessEnv): ManagedService;
+  addOrdersWorker(name: string, env: NodeJS.ProcessEnv): Promise<ManagedService>;
   /** Every call the payments worker made to the mock gateway, by workflow id. */
   gatewayCalls(): Promise<Map<string, GatewayCall[]>>;
   /** Exits of a product process that no scenario caused. */
@@ -78,11 +84,9 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
+/** The orders workers load the bundle the image would carry, built once for all of them. */
 async function writeWorkflowBundle(path: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+  const { code } = await bundleOrderWorkflows({ logger: new DefaultLogger('WARN') });
   await writeFile(path, code);
 }
 
@@ -111,7 +115,12 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
-  /** Dynamic config for this stack's Temporal server only, on top of what `npm start` (or deploy/) sets. */
+  /**
+   * Production Temporal nodes (default 1); more than one makes a cluster behind a load balancer (temporal-cluster.ts),
+   * and needs `temporal: 'real'`.
+   */
+  temporalNodes?: number;
+  /** Dynamic config for this stack's Temporal server only (one server), on top of what `npm start` or deploy/ sets. */
   temporalDynamicConfig?: DynamicConfigValues;
 }
 
@@ -130,40 +139,58 @@ export interface ServiceEnvs {
 
 export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
   const temporalKind = options.temporal ?? temporalKindFromEnv();
-  const { workers = 1, apis: apiCount = 1, temporalDynamicConfig } = options;
+  const { workers = 1, apis: apiCount = 1, temporalNodes = 1, temporalDynamicConfig } = options;
+  if (temporalNodes > 1 && temporalKind !== 'real') throw new Error('a Temporal cluster is of production servers');
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
   // Directly under the temp dir: the unprivileged postgres user must reach it (a root-only parent would not do).
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
-  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const [pgPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
+  // Each worker's /readyz and /metrics: orders workers first, then payments workers.
+  const healthPorts = await Promise.all(Array.from({ length: 2 * workers }, () => freePort()));
   const bundlePath = join(runDir, 'workflow-bundle.js');
   // The API verifies with this key, as `npm start`'s does with the one under .data/.
   const keyFile = join(runDir, 'signing-key.json');
   const signingKey = await loadOrCreateSigningKey(keyFile);
-  const token = (claims: TokenClaims) => signToken(signingKey, { expiresIn: '24h', ...claims });
+  const minted: string[] = [];
+  const token = async (claims: TokenClaims) => {
+    const signed = await signToken(signingKey, { expiresIn: '24h', ...claims });
+    minted.push(signed);
+    return signed;
+  };
   const operatorToken = await token({ subject: 'e2e-operator', role: 'operator' });
   // Every service encrypts payloads with this key file; the test's own client too, to read the workflows' views.
   const payloadKeysFile = join(runDir, 'payload-keys.json');
-  const payloadCodec = new EncryptionCodec(await loadOrCreatePayloadKeys(payloadKeysFile));
+  const payloadKeys = await loadOrCreatePayloadKeys(payloadKeysFile);
+  const payloadCodec = new EncryptionCodec(payloadKeys);
 
+  const temporalApiKey = randomBytes(24).toString('base64url');
   const temporalLog = join(logDir, 'temporal.log');
+  const temporalPostgres = { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' };
   const temporal: TemporalUnderTest =
-    temporalKind === 'real'
-      ? await TemporalProductionServer.create(
-          { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
-          temporalLog,
-          temporalDynamicConfig &&
-            (await writeDynamicConfig(join(runDir, 'dynamicconfig.yaml'), temporalDynamicConfig)),
-        )
-      : new TemporalDevServer(
-          await findTemporalCli(),
-          temporalPort,
-          join(runDir, 'temporal.db'),
-          temporalLog,
-          temporalDynamicConfig,
-        );
+    temporalNodes > 1
+      ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
+      : temporalKind === 'real'
+        ? await TemporalProductionServer.create(temporalPostgres, temporalLog, {
+            dynamicConfigPath:
+              temporalDynamicConfig &&
+              (await writeDynamicConfig(join(runDir, 'dynamicconfig.yaml'), temporalDynamicConfig)),
+          })
+        : new TemporalDevServer(
+            await findTemporalCli(),
+            temporalPort,
+            join(runDir, 'temporal.db'),
+            temporalLog,
+            {
+              port: uiPort,
+              // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
+              codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
+            },
+            temporalDynamicConfig,
+          );
+  const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -172,10 +199,20 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     DELIVERY_DELAY_SECONDS: String(DELIVERY_DELAY_SECONDS),
     LOG_LEVEL: 'info',
     PAYLOAD_KEYS_FILE: payloadKeysFile,
+    // Every service sends it as it would to Temporal Cloud (a server without an authorizer ignores it), so that the
+    // search of the logs for credentials covers it too; TLS stays off on loopback.
+    TEMPORAL_API_KEY: temporalApiKey,
+    TEMPORAL_TLS: 'false',
   };
-  const service = (serviceName: string, script: string, readyMessage: string, extra: NodeJS.ProcessEnv = {}) =>
+  const service = (
+    serviceName: string,
+    script: string,
+    readyMessage: string,
+    extra: NodeJS.ProcessEnv = {},
+    readinessUrl?: string,
+  ) =>
     new ManagedService(
-      { name: serviceName, script: join(root, script), readyMessage },
+      { name: serviceName, script: join(root, script), readyMessage, readinessUrl },
       join(logDir, `${serviceName}.log`),
       {
         ...env,
@@ -185,32 +222,55 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
-  const ordersWorker = (serviceName: string, extra: NodeJS.ProcessEnv = {}) =>
-    service(serviceName, 'dev/stack/orders-worker.ts', 'worker started', {
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-      ...extra,
-    });
-  const ordersWorkers = each(workers, (i) => ordersWorker(numbered('orders-worker', i), envs.ordersWorker));
+  const workerHealth = (port: number) =>
+    [{ WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`] as const;
+  const ordersWorker = (serviceName: string, healthPort: number, extra: NodeJS.ProcessEnv = {}) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPort);
+    return service(
+      serviceName,
+      'dev/stack/orders-worker.ts',
+      'worker started',
+      { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...extra },
+      readinessUrl,
+    );
+  };
+  const ordersWorkers = each(workers, (i) =>
+    ordersWorker(numbered('orders-worker', i), healthPorts[i], envs.ordersWorker),
+  );
   // The product's payments worker with its gateway calls on record, so the audit can count charges.
-  const paymentsWorkers = each(workers, (i) =>
-    service(
+  const paymentsWorkers = each(workers, (i) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPorts[workers + i]);
+    return service(
       numbered('payments-worker', i),
       'dev/stack/recording-payments-worker.ts',
       'worker started',
-      envs.paymentsWorker,
-    ),
-  );
+      { ...healthEnv, ...envs.paymentsWorker },
+      readinessUrl,
+    );
+  });
   const apis = each(apiCount, (i) =>
-    service(numbered('api', i), 'src/api/server.ts', 'api listening', {
-      PORT: String(apiPorts[i]),
-      AUTH_KEY_FILE: keyFile,
-      ...envs.api,
-    }),
+    service(
+      numbered('api', i),
+      'src/api/server.ts',
+      'api listening',
+      {
+        PORT: String(apiPorts[i]),
+        AUTH_KEY_FILE: keyFile,
+        // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
+        CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
+        ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
+        ...envs.api,
+      },
+      `http://127.0.0.1:${apiPorts[i]}/readyz`,
+    ),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
   const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
     E2E_PG_DATA_DIR: pgDataDir,
     E2E_PG_PORT: String(pgPort),
+    // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
+    // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
+    ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
   });
 
   // Whatever happens to this test process, no server or service outlives it.
@@ -234,7 +294,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     await attempt(() => postgres.stop());
     killAll(); // leftovers only: everything above has stopped by now
     process.removeListener('exit', killAll);
-    await Promise.all([...services, temporal, postgres].map((s) => attempt(() => s.log.close())));
+    const logs = [...services.map((s) => s.log), ...temporalLogs, postgres.log];
+    await Promise.all(logs.map((log) => attempt(() => log.close())));
     await attempt(() => rm(pgDataDir, { recursive: true, force: true }));
     await attempt(() => rm(join(runDir, 'temporal.db'), { force: true })); // the dev server's
     if (failures.length > 0) throw new AggregateError(failures, 'stopping the e2e stack failed');
@@ -243,9 +304,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   try {
     // The production server persists in this PostgreSQL, so it starts once the database is up.
     const temporalUp =
-      temporal instanceof TemporalProductionServer
-        ? startPostgres(postgres, pgPort).then(() => temporal.start())
-        : allSettled([startPostgres(postgres, pgPort), temporal.start()]);
+      temporal instanceof TemporalDevServer
+        ? allSettled([startPostgres(postgres, pgPort), temporal.start()])
+        : startPostgres(postgres, pgPort).then(() => temporal.start());
     await allSettled([temporalUp, writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
     client = new Client({
@@ -261,8 +322,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
         intervalMs: 200,
       });
     }
-    const addOrdersWorker = (serviceName: string, extra: NodeJS.ProcessEnv) => {
-      const worker = ordersWorker(serviceName, extra);
+    const addOrdersWorker = async (serviceName: string, extra: NodeJS.ProcessEnv) => {
+      const worker = ordersWorker(serviceName, await freePort(), extra);
       services.push(worker);
       return worker;
     };
@@ -271,9 +332,16 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       apiUrls,
       operatorToken,
       token,
+      credentials: () => [
+        ...minted,
+        ...payloadKeys.map(({ key }) => key.toString('base64')),
+        postgresUrl(pgPort, 'orders'),
+        temporalApiKey,
+      ],
       postgres,
       temporal,
       temporalKind,
+      temporalUiUrl: temporal instanceof TemporalDevServer ? temporal.uiUrl : undefined,
       ordersWorker: ordersWorkers[0],
       paymentsWorker: paymentsWorkers[0],
       api: apis[0],
@@ -298,7 +366,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
       logReport: async () => {
         const logs = await Promise.all(
-          [postgres, temporal, ...services].map(async (s) => `==> ${s.log.path} <==\n${await s.log.tail()}`),
+          [postgres.log, ...temporalLogs, ...services.map((s) => s.log)].map(
+            async (log) => `==> ${log.path} <==\n${await log.tail()}`,
+          ),
         );
         return logs.join('\n\n');
       },

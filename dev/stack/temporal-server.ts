@@ -14,7 +14,6 @@ import {
   type TemporalServerPorts,
 } from '../tools/temporal-production';
 import { startTemporalDevServer, type DevServerHandle, type DynamicConfigValues } from '../tools/temporal-server';
-import { freePort } from '../tools/net';
 import { LogFile } from './log-file';
 
 export async function findTemporalCli(): Promise<string> {
@@ -27,9 +26,16 @@ export async function findTemporalCli(): Promise<string> {
   return cli.path;
 }
 
+/** The dev server's Web UI: its port, the same across restarts, and the codec endpoint it decodes payloads with. */
+export interface DevServerUi {
+  port: number;
+  codecEndpoint: string;
+}
+
 export class TemporalDevServer {
   readonly log: LogFile;
   readonly address: string;
+  readonly uiUrl: string;
   private server: DevServerHandle | undefined;
 
   constructor(
@@ -37,11 +43,13 @@ export class TemporalDevServer {
     private readonly port: number,
     private readonly dbFile: string,
     logPath: string,
+    private readonly ui: DevServerUi,
     /** A test's own dynamic config, beyond the settings `npm start` runs with. */
     private readonly dynamicConfig?: DynamicConfigValues,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${port}`;
+    this.uiUrl = `http://127.0.0.1:${ui.port}`;
   }
 
   /** Resolves once the frontend accepts connections; the state file keeps every workflow and timer across starts. */
@@ -50,10 +58,12 @@ export class TemporalDevServer {
     const server = await startTemporalDevServer({
       cliPath: this.cliPath,
       port: this.port,
-      // The dev server exactly as `npm start` runs it, Web UI included; only the ports and the state file differ.
-      uiPort: await freePort(),
-      dbFile: this.dbFile,
+      // The dev server exactly as `npm start` runs it, Web UI and its codec endpoint included; only the ports, the
+      // state file and the codec endpoint's address differ.
+      uiPort: this.ui.port,
+      uiCodecEndpoint: this.ui.codecEndpoint,
       dynamicConfig: this.dynamicConfig,
+      dbFile: this.dbFile,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`Temporal dev server did not start: ${error.message}; see ${this.log.path}`);
@@ -75,6 +85,19 @@ export class TemporalDevServer {
   }
 }
 
+export interface ProductionServerOptions {
+  /** The address it binds, 127.0.0.1 unless given; each node of a cluster has a loopback alias of its own. */
+  ip?: string;
+  /** Free ports chosen for it unless given; the nodes of a cluster share theirs, each on its own address. */
+  ports?: TemporalServerPorts;
+  /** Whether start() also sets up the schemas and the namespace, as for a lone server (default); a cluster does it once. */
+  setsUp?: boolean;
+  /** The server's own log level (default warn); a cluster's nodes log at info, which shows membership and shards move. */
+  logLevel?: 'info' | 'warn';
+  /** A dynamic config file in place of deploy/'s (writeDynamicConfig adds a test's settings to deploy/'s). */
+  dynamicConfigPath?: string;
+}
+
 /** The production server (temporal-server on PostgreSQL, the one docker-compose runs), as the e2e tier drives it. */
 export class TemporalProductionServer {
   readonly log: LogFile;
@@ -84,37 +107,41 @@ export class TemporalProductionServer {
   private constructor(
     private readonly binaries: TemporalServerBinaries,
     private readonly postgres: TemporalPostgres,
+    private readonly ip: string,
     private readonly ports: TemporalServerPorts,
+    private readonly setsUp: boolean,
+    private readonly logLevel: 'info' | 'warn',
     logPath: string,
-    private readonly dynamicConfigPath?: string,
+    private readonly dynamicConfigPath: string | undefined,
   ) {
     this.log = new LogFile(logPath);
-    this.address = `127.0.0.1:${ports.FRONTEND_GRPC_PORT}`;
+    this.address = `${ip}:${ports.FRONTEND_GRPC_PORT}`;
   }
 
-  /** `dynamicConfigPath`: a file in place of deploy/'s (writeDynamicConfig adds a test's settings to it). */
   static async create(
     postgres: TemporalPostgres,
     logPath: string,
-    dynamicConfigPath?: string,
+    { ip = '127.0.0.1', ports, setsUp = true, logLevel = 'warn', dynamicConfigPath }: ProductionServerOptions = {},
   ): Promise<TemporalProductionServer> {
-    const binaries = await resolveTemporalServer({ build: false });
-    if (!binaries) {
-      throw new Error(
-        `E2E_TEMPORAL=real needs temporal-server ${TEMPORAL_SERVER_VERSION} in the tools cache: run \`npm run tools\` once`,
-      );
-    }
-    return new TemporalProductionServer(binaries, postgres, await freeServerPorts(), logPath, dynamicConfigPath);
+    const binaries = await productionBinaries();
+    const chosen = ports ?? (await freeServerPorts());
+    return new TemporalProductionServer(binaries, postgres, ip, chosen, setsUp, logLevel, logPath, dynamicConfigPath);
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
   }
 
   /** The first start sets up the schemas and the namespace (as compose's one-shot jobs do); later ones find them. */
   async start(): Promise<void> {
     this.log.mark(`start on ${this.address}, persisting in PostgreSQL on port ${this.postgres.port}`);
-    await setupTemporalSchema(this.binaries, this.postgres);
+    if (this.setsUp) await setupTemporalSchema(this.binaries, this.postgres);
     const server = await startTemporalServer({
       binaries: this.binaries,
       postgres: this.postgres,
+      ip: this.ip,
       ports: this.ports,
+      logLevel: this.logLevel,
       dynamicConfigPath: this.dynamicConfigPath,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
@@ -122,7 +149,7 @@ export class TemporalProductionServer {
     });
     this.server = server;
     void server.exited.then((code) => this.log.mark(`exited (${code})`));
-    await ensureNamespace(this.address, 'default');
+    if (this.setsUp) await ensureNamespace(this.address, 'default');
   }
 
   async stop(): Promise<void> {
@@ -145,5 +172,12 @@ export class TemporalProductionServer {
   }
 }
 
-/** The Temporal server of an e2e stack, either kind. */
-export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer;
+export async function productionBinaries(): Promise<TemporalServerBinaries> {
+  const binaries = await resolveTemporalServer({ build: false });
+  if (!binaries) {
+    throw new Error(
+      `the production Temporal server needs temporal-server ${TEMPORAL_SERVER_VERSION} in the tools cache: run \`npm run tools\` once`,
+    );
+  }
+  return binaries;
+}

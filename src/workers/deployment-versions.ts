@@ -7,7 +7,7 @@ import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const { WorkerDeploymentVersionStatus, RoutingConfigUpdateState } = temporal.api.enums.v1;
+const { WorkerDeploymentVersionStatus, RoutingConfigUpdateState, TaskQueueKind } = temporal.api.enums.v1;
 const { PinnedOverrideBehavior } = temporal.api.workflow.v1.VersioningOverride;
 const NOT_FOUND = 5;
 
@@ -29,6 +29,11 @@ export interface DeploymentRouting {
   ramping?: { buildId: string; percentage: number };
   /** False while the server is still propagating the last routing change to the task queues. */
   settled: boolean;
+  /**
+   * Set when the server kept reporting a routing change as propagating past `stuckAfterMs` while the task queues
+   * themselves already routed by it (temporalio/temporal#11842: the report can stay IN_PROGRESS for ever).
+   */
+  confirmedByTaskQueues?: boolean;
   versions: VersionSummary[];
   conflictToken: Uint8Array;
 }
@@ -36,6 +41,8 @@ export interface DeploymentRouting {
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
+  /** How long the server may report a routing change as propagating before the task queues are asked instead. */
+  stuckAfterMs?: number;
 }
 
 const statusNames: Record<number, VersionStatus> = {
@@ -93,17 +100,52 @@ export function workerDeployment(client: Client, deploymentName: string) {
     `current ${r.current ?? 'unversioned'}, ramping ${r.ramping ? `${r.ramping.buildId} at ${r.ramping.percentage}%` : 'none'}` +
     (r.settled ? '' : ', propagating');
 
-  /** Resolves once the deployment reports this routing and has finished propagating it. */
-  function waitForRouting(current: string | undefined, ramping: DeploymentRouting['ramping'], options: WaitOptions) {
+  type Routing = Pick<DeploymentRouting, 'current' | 'ramping'>;
+
+  const routesAs = (seen: Routing, wanted: Routing) =>
+    seen.current === wanted.current &&
+    seen.ramping?.buildId === wanted.ramping?.buildId &&
+    (wanted.ramping === undefined || seen.ramping?.percentage === wanted.ramping.percentage);
+
+  /** Whether every task queue `buildId` polls routes as `wanted`, by the task queue's own (root partition's) word. */
+  async function taskQueuesRouteAs(buildId: string, wanted: Routing): Promise<boolean> {
+    const { workerDeploymentVersionInfo: info } = await service.describeWorkerDeploymentVersion({
+      namespace,
+      deploymentVersion: { deploymentName, buildId },
+    });
+    const queues = info?.taskQueueInfos ?? [];
+    for (const { name, type } of queues) {
+      const { versioningInfo: routing } = await service.describeTaskQueue({
+        namespace,
+        taskQueue: { name, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: type,
+      });
+      const ramping = routing?.rampingDeploymentVersion?.buildId;
+      const seen = {
+        current: routing?.currentDeploymentVersion?.buildId ?? undefined,
+        ramping: ramping ? { buildId: ramping, percentage: routing?.rampingVersionPercentage ?? 0 } : undefined,
+      };
+      if (!routesAs(seen, wanted)) return false;
+    }
+    return queues.length > 0;
+  }
+
+  /**
+   * Resolves once the deployment reports this routing and has finished propagating it, or, should the server still
+   * report it as propagating after `stuckAfterMs` (20 s), once the task queues themselves route by it.
+   */
+  function waitForRouting(buildId: string, wanted: Routing, { stuckAfterMs = 20_000, ...options }: WaitOptions) {
+    const since = Date.now();
     return waitFor<DeploymentRouting>(
-      `routing ${routingLine({ current, ramping, settled: true } as DeploymentRouting)}`,
+      `routing ${routingLine({ ...wanted, settled: true } as DeploymentRouting)}`,
       async () => {
         const routing = await describe();
-        const matches =
-          routing.current === current &&
-          routing.ramping?.buildId === ramping?.buildId &&
-          (ramping === undefined || routing.ramping?.percentage === ramping.percentage);
-        return matches && routing.settled ? { done: routing } : { seen: routingLine(routing) };
+        if (!routesAs(routing, wanted)) return { seen: routingLine(routing) };
+        if (routing.settled) return { done: routing };
+        if (Date.now() - since > stuckAfterMs && (await taskQueuesRouteAs(buildId, wanted))) {
+          return { done: { ...routing, confirmedByTaskQueues: true } };
+        }
+        return { seen: routingLine(routing) };
       },
       options,
     );
@@ -128,7 +170,7 @@ export function workerDeployment(client: Client, deploymentName: string) {
   async function promote(buildId: string, options: WaitOptions = {}): Promise<DeploymentRouting> {
     const { conflictToken } = await waitForVersion(buildId, options);
     await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName, buildId, conflictToken, identity });
-    return waitForRouting(buildId, undefined, options);
+    return waitForRouting(buildId, { current: buildId }, options);
   }
 
   /** Sends `percentage` of new orders to `buildId`, the rest to the current version. */
@@ -143,7 +185,7 @@ export function workerDeployment(client: Client, deploymentName: string) {
       conflictToken,
       identity,
     });
-    return waitForRouting(current, { buildId, percentage }, options);
+    return waitForRouting(buildId, { current, ramping: { buildId, percentage } }, options);
   }
 
   /**

@@ -7,7 +7,7 @@ import { orderWorkflowId, type OrderWorkflowInput } from '../../src/domain';
 import { EncryptionCodec } from '../../src/payload-codec';
 import { discardedWorkflowSpans } from '../../src/telemetry';
 import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 
 const quiet = new DefaultLogger('WARN');
@@ -106,7 +106,7 @@ describe('recorded order histories', () => {
   });
 
   it('fail to replay against a workflow changed incompatibly, so such a change cannot pass unnoticed', async () => {
-    const bundle = await bundleWorkflowCode({
+    const bundle = await bundleOrderWorkflows({
       workflowsPath: require.resolve('./incompatible-workflow'),
       logger: quiet,
     });

@@ -20,7 +20,7 @@ import { orderWorkflowId } from '../../src/domain';
 import { EncryptionCodec, parsePayloadKeys } from '../../src/payload-codec';
 import { discardedWorkflowSpans } from '../../src/telemetry';
 import { startService, type ServiceProcess } from '../../dev/tools/service-process';
-import { createDevServerEnv } from '../../dev/tools/temporal-env';
+import { createDevServerEnv } from '../support/temporal-env';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../../dev/support/poll';
 import { freePort } from '../../dev/tools/net';
@@ -176,8 +176,8 @@ async function startStack({ traced, apiTraced = traced, bundleAtStart = false }:
   try {
     await Promise.all(
       [
-        `http://127.0.0.1:${ordersHealth}/healthz`,
-        `http://127.0.0.1:${paymentsHealth}/healthz`,
+        `http://127.0.0.1:${ordersHealth}/readyz`,
+        `http://127.0.0.1:${paymentsHealth}/readyz`,
         `http://127.0.0.1:${apiPort}/readyz`,
       ].map((url) => eventually(`${url} to answer 200`, () => answers(url), { timeoutMs: 90_000, intervalMs: 200 })),
     );

@@ -70,14 +70,15 @@ spec:
         {{- else }}
         {{- include "order-system.env" $root | nindent 8 }}
         {{- end }}
-      # /healthz answers 200 once the worker polls its task queue; the startup probe allows for the
-      # connection to Temporal and the workflow bundle's load before the others count.
+      # /healthz answers 200 while the process runs, also while it waits for Temporal or PostgreSQL (it retries
+      # with backoff, so a restart would not help); /readyz answers 200 while it polls its task queue and 503
+      # naming what it waits for otherwise, which holds back a rollout until the new pods work.
       startupProbe:
         httpGet: { path: /healthz, port: metrics }
         periodSeconds: 2
         failureThreshold: 60
       readinessProbe:
-        httpGet: { path: /healthz, port: metrics }
+        httpGet: { path: /readyz, port: metrics }
         periodSeconds: 10
         timeoutSeconds: 3
       livenessProbe:
