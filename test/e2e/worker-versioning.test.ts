@@ -32,6 +32,8 @@ const V1 = 'v1';
 const V2 = 'v2';
 /** Long enough that orders of v1 still wait on their timers when v2 is promoted, and v2's when v1 comes back. */
 const DELAY_SECONDS = 25;
+/** The unversioned orders sleep through the whole migration (they are cancelled on v1 once v2 is current). */
+const SLEEPER_DELAY_SECONDS = 120;
 /** How long beyond its delay an order may wait: a workflow task or two, a dead worker's sticky queue (3 s). */
 const SLACK_MS = 5_000;
 /** For this stack's server only: drainage counted every second after a 2 s grace, instead of 3 minutes each. */
@@ -40,8 +42,11 @@ const TEST_DRAINAGE = {
   'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '2s',
 };
 
-/** A routing change may take a while to reach every partition of the task queue on a busy machine. */
-const SETTLE = { timeoutMs: 180_000 };
+/**
+ * A routing change may take a while to reach every partition of the task queue on a busy machine; when the production
+ * server's report of it sticks (temporalio/temporal#11842), the task queues are asked after 5 s.
+ */
+const SETTLE = { timeoutMs: 180_000, stuckAfterMs: 5_000 };
 
 const versionEnv = (buildId: string) => ({ TEMPORAL_DEPLOYMENT_NAME: DEPLOYMENT, TEMPORAL_WORKER_BUILD_ID: buildId });
 
@@ -54,7 +59,7 @@ let v2BundlePath: string;
 beforeAll(async () => {
   stack = await startStack(
     'worker-versioning',
-    { api: { DELIVERY_DELAY_SECONDS: String(DELAY_SECONDS) } },
+    { api: { DELIVERY_DELAY_SECONDS: String(SLEEPER_DELAY_SECONDS) } },
     { temporalDynamicConfig: TEST_DRAINAGE },
   );
   api = new ApiClient(stack.apiUrl, stack.operatorToken);
@@ -138,6 +143,8 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
       (await deployment.countUnversioned(orderWorkflowType)) === 0 ? true : undefined,
     );
     await stack.ordersWorker.stop();
+    // Every order from here on waits the scenario's delay.
+    await stack.api.restart({ DELIVERY_DELAY_SECONDS: String(DELAY_SECONDS) });
     const onV1 = await create(12);
 
     // v2 beside it, smoke-tested with one order pinned to it before it takes any other.
@@ -157,14 +164,15 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     // Ramp, then promote; v1's orders still wait on their timers.
     await routingChange(() => deployment.ramp(V2, 50, SETTLE));
     const ramped = await create(20);
-    await routingChange(() => deployment.promote(V2, SETTLE));
-    const promotedAt = Date.now();
-    const onV2 = await create(12);
     const pinnedToV1 = [...unversioned, ...onV1];
     const v1WaitingAtPromotion = [...(await statesOf(stack.db, pinnedToV1)).values()].filter(
       (state) => state === 'confirmed',
     ).length;
-    // Cancels reach each order on its own build: v1's on v1, v2's on v2.
+    await routingChange(() => deployment.promote(V2, SETTLE));
+    const promotedAt = Date.now();
+    const onV2 = await create(12);
+    // Cancels reach each order on its own build: v1's on v1 (the migrated sleepers too), v2's on v2.
+    await cancel(unversioned, unversioned.length);
     await cancel(onV1, 2);
     await paymentsSettled(onV2);
     await cancel(onV2, 2);
@@ -190,7 +198,9 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     );
     const of = (ids: readonly string[]) => ids.map((id) => versioning.get(id)!);
     const report = await auditStack(stack, api, { orderIds: all, customerIds: [customer] });
-    const waits = await waitsBeyondDelay(stack, all);
+    const waits = await waitsBeyondDelay(stack, all, (id) =>
+      unversioned.includes(id) ? SLEEPER_DELAY_SECONDS : DELAY_SECONDS,
+    );
     const states = await statesOf(stack.db, all);
     const rampedOn = (build: string) => of(ramped).filter((v) => v.pinnedTo === build).length;
     const migrated = of(unversioned).filter((v) => buildsOf(v).includes(V1));
@@ -241,7 +251,8 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     // v1 had orders in flight when it stopped taking new ones, and drained only once the last of them ended.
     expect(v1WaitingAtPromotion).toBeGreaterThan(0);
     expect(drained.drainageChangedAt!.getTime()).toBeGreaterThanOrEqual(lastV1Close - 1_000);
-    expect(pinOutput).toMatch(/^[1-9]\d* open orders no version had taken are pinned to v1$/m);
+    const pinnedCount = Number(/^(\d+) open orders no version had taken are pinned to v1$/m.exec(pinOutput)?.[1]);
+    expect(pinnedCount).toBe(migrated.filter((v) => v.overridden).length);
     expect(rollbackOutput).toContain(`new orders to ${V1}`);
     expect(await deployment.describe()).toMatchObject({ current: V1, ramping: undefined, settled: true });
 
@@ -253,7 +264,13 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     );
     expect(untrue).toEqual([]);
     expect(cancels.size).toBeGreaterThanOrEqual(6);
-    expect([...waits].filter(([, ms]) => ms > SLACK_MS)).toEqual([]);
+    const batchOf = (id: string) =>
+      Object.entries({ unversioned, onV1, smoke: [smoke], ramped, onV2, v2InFlight, rolledBack }).find(([, ids]) =>
+        ids.includes(id),
+      )?.[0];
+    expect([...waits].filter(([, ms]) => ms > SLACK_MS).map(([id, ms]) => `${batchOf(id)} ${id}: ${ms} ms`)).toEqual(
+      [],
+    );
     expect(stack.unexpectedExits()).toEqual([]);
   }));
 
@@ -274,7 +291,11 @@ async function finalTransitionTimes(s: Stack, ids: readonly string[]): Promise<n
  * How long each order waited beyond what it had to: from its creation to its payment's outcome, and from its
  * confirmation to its delivery less the delay. Orders cancelled by a customer count up to their payment only.
  */
-async function waitsBeyondDelay(s: Stack, ids: readonly string[]): Promise<Map<string, number>> {
+async function waitsBeyondDelay(
+  s: Stack,
+  ids: readonly string[],
+  delaySeconds: (id: string) => number,
+): Promise<Map<string, number>> {
   const [created, confirmed, delivered, cancelled] = await Promise.all(
     (['created', 'confirmed', 'delivered', 'cancelled'] as const).map((state) => transitionTimes(s.db, ids, state)),
   );
@@ -284,7 +305,7 @@ async function waitsBeyondDelay(s: Stack, ids: readonly string[]): Promise<Map<s
       const paid = confirmed.get(id) ?? cancelled.get(id) ?? start;
       const payment = paid - start;
       const end = delivered.get(id);
-      const timer = end === undefined ? 0 : end - (confirmed.get(id) ?? end) - DELAY_SECONDS * 1000;
+      const timer = end === undefined ? 0 : end - (confirmed.get(id) ?? end) - delaySeconds(id) * 1000;
       return [id, Math.max(payment, timer)];
     }),
   );
