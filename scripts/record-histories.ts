@@ -24,7 +24,7 @@ import {
 } from '../src/domain';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../src/payload-codec';
 import { startEmbeddedPostgres } from '../dev/tools/postgres';
-import { resolveTemporalCli } from '../dev/tools/temporal-cli';
+import { resolveTemporalCli, resolveTemporalClientCli } from '../dev/tools/temporal-cli';
 import { startTemporalDevServer } from '../dev/tools/temporal-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -159,9 +159,11 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { build: { type: 'string', default: 'unversioned' } } });
   const build = recordedBuild(values.build);
   const outDir = historiesDir(build.name);
-  // The CLI both serves and exports: `temporal workflow show --output json` writes the canonical history format.
+  // The dev server serves; the client CLI exports (`temporal workflow show --output json`, the canonical format).
   const cli = await resolveTemporalCli({ build: false });
-  if (!cli) throw new Error('no temporal CLI: run `npm run tools` first');
+  const clientCli = await resolveTemporalClientCli({ build: false });
+  if (!cli || !clientCli) throw new Error('no temporal dev server or client CLI: run `npm run tools` first');
+  const exporter = clientCli.path;
   const workDir = await mkdtemp(join(tmpdir(), 'record-histories-'));
   const postgres = await startEmbeddedPostgres({
     // Its own temp dir: PostgreSQL runs as an unprivileged user, who cannot enter workDir (mode 700, root).
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
       (error: Error) => `the workflow ended with ${error.message}`,
     );
     const { stdout: history } = await promisify(execFile)(
-      cli!.path,
+      exporter,
       ['workflow', 'show', '--address', server.address, '--workflow-id', handle.workflowId, '--output', 'json'],
       { maxBuffer: 64 << 20 },
     );
