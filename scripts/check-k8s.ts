@@ -95,14 +95,14 @@ const brokenVariants: BrokenVariant[] = [
   {
     name: "versioned: a wrong field in the WorkerResourceTemplate's ScaledObject (minReplicas)",
     rendering: 'versioning-values',
-    from: '\n      minReplicaCount:',
-    to: '\n      minReplicas:',
+    from: 'kind: ScaledObject\n    spec:\n      scaleTargetRef: {}\n      minReplicaCount:',
+    to: 'kind: ScaledObject\n    spec:\n      scaleTargetRef: {}\n      minReplicas:',
   },
   {
     name: "versioned: a wrong field in the WorkerResourceTemplate's PodDisruptionBudget (maxUnavailabel)",
     rendering: 'versioning-mtls-values',
-    from: '\n      maxUnavailable:',
-    to: '\n      maxUnavailabel:',
+    from: 'kind: PodDisruptionBudget\n    spec:\n      maxUnavailable:',
+    to: 'kind: PodDisruptionBudget\n    spec:\n      maxUnavailabel:',
   },
 ];
 
