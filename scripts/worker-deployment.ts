@@ -1,6 +1,7 @@
 // `npm run worker-deployment -- <command>`: the orders worker's Worker Deployment Versions, for an operator
 // (docs/worker-versioning.md). Unlike the `temporal worker deployment` commands of CLI 1.5.1, every routing change
-// returns only once the server has finished propagating it, and `describe` says whether a change is still under way.
+// returns only once it is in effect: the server says it has propagated it, or (its report stuck past --stuck-after,
+// temporalio/temporal#11842) the task queues route by it; `describe` says whether a change is still under way.
 //   describe                          every version with its status and drainage, where new orders go, and how many
 //                                     open orders no version has taken yet
 //   pin-unversioned <build-id>        pin those to the build (the migration's last step, before any other build)
@@ -30,7 +31,7 @@ import {
 import { workerDeployment, type DeploymentRouting } from '../src/workers/deployment-versions';
 
 const usage =
-  'usage: npm run worker-deployment -- [--deployment-name <name>] [--timeout <seconds>] ' +
+  'usage: npm run worker-deployment -- [--deployment-name <name>] [--timeout <seconds>] [--stuck-after <seconds>] ' +
   '(describe | pin-unversioned <build-id> | smoke <build-id> [--customer <id>] | ramp <build-id> <percentage> | ' +
   'promote <build-id> | ' +
   'wait-drained <build-id> | retire <build-id>)';
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
     options: {
       'deployment-name': { type: 'string' },
       timeout: { type: 'string', default: '300' },
+      'stuck-after': { type: 'string', default: '20' },
       customer: { type: 'string', default: 'smoke-test' },
     },
   });
@@ -111,6 +113,8 @@ async function main(): Promise<void> {
     throw new ConfigError(`no deployment: set TEMPORAL_DEPLOYMENT_NAME or --deployment-name\n${usage}`);
   const timeoutMs = Number(values.timeout) * 1000;
   if (!(timeoutMs > 0)) throw new ConfigError(`--timeout ${values.timeout}: a number of seconds`);
+  const stuckAfterMs = Number(values['stuck-after']) * 1000;
+  if (!(stuckAfterMs >= 0)) throw new ConfigError(`--stuck-after ${values['stuck-after']}: a number of seconds`);
   const [command, buildId, percentage] = positionals;
   const needsBuild = command !== 'describe';
   if (!command || (needsBuild && !buildId) || (command === 'ramp') !== (percentage !== undefined)) {
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
     const dataConverter = { payloadCodecs: [await configuredPayloadCodec(config)] };
     const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     const deployment = workerDeployment(client, deploymentName);
-    const options = { timeoutMs };
+    const options = { timeoutMs, stuckAfterMs };
     switch (command) {
       case 'describe':
         return print(await deployment.describe(), await deployment.countUnversioned(orderWorkflowType));
