@@ -1,7 +1,9 @@
 // The operator's side of Worker Deployment Versioning over the client's workflowService: see each version's routing
 // status and drainage, ramp, promote (or roll back, which is promoting the earlier build), wait for a version to drain,
-// retire it. Routing changes apply asynchronously, so every change here returns only once the deployment reports the
-// new routing and no propagation in progress: a new order started after that goes where the operator said.
+// retire it. Routing changes apply asynchronously, so every change here returns only once it is in effect: the
+// deployment reports the new routing with no propagation in progress, or, where that report sticks (a server bug,
+// temporalio/temporal#11842), the task queues themselves route by it. A new order started after that goes where the
+// operator said.
 import type { Client } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
