@@ -40,10 +40,14 @@ const SLEEPER_DELAY_SECONDS = 120;
  * waiting out a dead worker's sticky queue and a retry) would wait far longer, or never end.
  */
 const SLACK_MS = 10_000;
-/** For this stack's server only: drainage counted every second after a 2 s grace, instead of 3 minutes each. */
-const TEST_DRAINAGE = {
+/**
+ * For this stack's server only: drainage counted every second after a 2 s grace instead of 3 minutes each, and a
+ * stopped worker forgotten after 2 s instead of 5 minutes, so that its drained version may be retired.
+ */
+const TEST_DYNAMIC_CONFIG = {
   'matching.wv.VersionDrainageStatusRefreshInterval': '1s',
   'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '2s',
+  'matching.PollerHistoryTTL': '2s',
 };
 
 /**
@@ -64,7 +68,7 @@ beforeAll(async () => {
   stack = await startStack(
     'worker-versioning',
     { api: { DELIVERY_DELAY_SECONDS: String(SLEEPER_DELAY_SECONDS) } },
-    { temporalDynamicConfig: TEST_DRAINAGE },
+    { temporalDynamicConfig: TEST_DYNAMIC_CONFIG },
   );
   api = new ApiClient(stack.apiUrl, stack.operatorToken);
   deployment = workerDeployment(stack.client, DEPLOYMENT);
@@ -202,6 +206,13 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     );
     const of = (ids: readonly string[]) => ids.map((id) => versioning.get(id)!);
     const report = await auditStack(stack, api, { orderIds: all, customerIds: [customer] });
+    // Retiring v2: once it drained and its workers stopped (and the audit no longer queries its orders).
+    await deployment.waitUntilDrained(V2, { timeoutMs: 60_000 });
+    await v2.stop();
+    const retireOutput = await eventually('v2 to be retired', () => operatorTool('retire', V2), {
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    });
     const waits = await waitsBeyondDelay(stack, all, (id) =>
       unversioned.includes(id) ? SLEEPER_DELAY_SECONDS : DELAY_SECONDS,
     );
@@ -258,6 +269,10 @@ it('ships v2 beside v1 with orders in flight, then rolls back to v1: each order 
     const pinnedCount = Number(/^(\d+) open orders no version had taken are pinned to v1$/m.exec(pinOutput)?.[1]);
     expect(pinnedCount).toBe(migrated.filter((v) => v.overridden).length);
     expect(rollbackOutput).toContain(`new orders to ${V1}`);
+    expect(retireOutput).toContain(`${V2} retired`);
+    await eventually('v2 to leave the deployment', async () =>
+      (await deployment.describe()).versions.some((v) => v.buildId === V2) ? undefined : true,
+    );
     expect(await deployment.describe()).toMatchObject({ current: V1, ramping: undefined });
 
     // Nothing lost, doubled or answered untruly, and no order kept waiting.
