@@ -135,6 +135,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
   const [pgPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
+  // Each worker's /readyz and /metrics: orders workers first, then payments workers.
+  const healthPorts = await Promise.all(Array.from({ length: 2 * workers }, () => freePort()));
   const bundlePath = join(runDir, 'workflow-bundle.js');
   // The API verifies with this key, as `npm start`'s does with the one under .data/.
   const keyFile = join(runDir, 'signing-key.json');
@@ -178,9 +180,15 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     TEMPORAL_API_KEY: temporalApiKey,
     TEMPORAL_TLS: 'false',
   };
-  const service = (serviceName: string, script: string, readyMessage: string, extra: NodeJS.ProcessEnv = {}) =>
+  const service = (
+    serviceName: string,
+    script: string,
+    readyMessage: string,
+    extra: NodeJS.ProcessEnv = {},
+    readinessUrl?: string,
+  ) =>
     new ManagedService(
-      { name: serviceName, script: join(root, script), readyMessage },
+      { name: serviceName, script: join(root, script), readyMessage, readinessUrl },
       join(logDir, `${serviceName}.log`),
       {
         ...env,
@@ -190,30 +198,44 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
-  const ordersWorkers = each(workers, (i) =>
-    service(numbered('orders-worker', i), 'dev/stack/orders-worker.ts', 'worker started', {
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-      ...envs.ordersWorker,
-    }),
-  );
+  const workerHealth = (port: number) =>
+    [{ WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`] as const;
+  const ordersWorkers = each(workers, (i) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPorts[i]);
+    return service(
+      numbered('orders-worker', i),
+      'dev/stack/orders-worker.ts',
+      'worker started',
+      { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...envs.ordersWorker },
+      readinessUrl,
+    );
+  });
   // The product's payments worker with its gateway calls on record, so the audit can count charges.
-  const paymentsWorkers = each(workers, (i) =>
-    service(
+  const paymentsWorkers = each(workers, (i) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPorts[workers + i]);
+    return service(
       numbered('payments-worker', i),
       'dev/stack/recording-payments-worker.ts',
       'worker started',
-      envs.paymentsWorker,
-    ),
-  );
+      { ...healthEnv, ...envs.paymentsWorker },
+      readinessUrl,
+    );
+  });
   const apis = each(apiCount, (i) =>
-    service(numbered('api', i), 'src/api/server.ts', 'api listening', {
-      PORT: String(apiPorts[i]),
-      AUTH_KEY_FILE: keyFile,
-      // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
-      CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
-      ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
-      ...envs.api,
-    }),
+    service(
+      numbered('api', i),
+      'src/api/server.ts',
+      'api listening',
+      {
+        PORT: String(apiPorts[i]),
+        AUTH_KEY_FILE: keyFile,
+        // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
+        CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
+        ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
+        ...envs.api,
+      },
+      `http://127.0.0.1:${apiPorts[i]}/readyz`,
+    ),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
   const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
