@@ -25,7 +25,7 @@ import {
 
 const root = join(__dirname, '..', '..');
 
-/** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
+/** Short, so deliveries fall due within a scenario (the product's default is in src/config.ts). */
 export const DELIVERY_DELAY_SECONDS = 2;
 
 export interface Stack {

@@ -1,5 +1,5 @@
 // The order rules without a validation library, for the workflow sandbox: zod there is evaluated once per
-// workflow and costs ~1 MiB of worker memory per cached order (bench/README.md). The API validates with the zod
+// workflow, and worker memory per cached order would grow with it (measured in bench/README.md). The API validates with the zod
 // schema in src/api/schemas/order-input.ts, built from these limits and messages; a test keeps the two in agreement.
 import type { OrderItem } from './order';
 

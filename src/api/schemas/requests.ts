@@ -1,4 +1,5 @@
-// What the API accepts, beyond the order schemas the workflow shares (createOrderSchema, cancelOrderSchema).
+// What the API accepts besides an order and a cancel (order-input.ts): the list's query. The workflow checks its
+// input with the library-free rules in src/domain/order-rules.ts, never with these zod schemas.
 import { z } from 'zod';
 import { orderStates } from '../../domain';
 import { cursorSchema } from '../cursor';
