@@ -3,10 +3,11 @@
 import { z } from 'zod';
 import { orderStates } from '../../domain';
 import { cursorSchema } from '../cursor';
+import { customerIdSchema } from './order-input';
 
 export const listOrdersQuerySchema = z.strictObject({
   state: z.enum(orderStates).optional(),
-  customerId: z.string().min(1).max(64).optional(),
+  customerId: customerIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: cursorSchema.optional(),
 });
