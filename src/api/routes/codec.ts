@@ -49,9 +49,11 @@ export function codecRoutes({ codec, authenticator, corsOrigins }: CodecRouteDep
     allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
   });
 
-  async function requireOperator(req: Request): Promise<void> {
+  async function requireOperator(req: Request, res: Response): Promise<void> {
     const header = req.params.token ? `Bearer ${req.params.token}` : req.get('authorization');
     const caller = await authenticator.verify(header);
+    // The request's log line names who decoded.
+    res.locals.caller = caller;
     if (caller.role !== 'operator') throw new Unauthenticated('the codec endpoint is for operators');
   }
 
@@ -61,7 +63,7 @@ export function codecRoutes({ codec, authenticator, corsOrigins }: CodecRouteDep
       const { operation } = req.params;
       if (operation !== 'encode' && operation !== 'decode')
         throw new HttpProblem(404, `no codec operation ${operation}`);
-      await requireOperator(req);
+      await requireOperator(req, res);
       const payloads = payloadsOf(req.body).map(fromJson);
       const done = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
       res.json({ payloads: done.map(toJson) });
