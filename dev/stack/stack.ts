@@ -23,7 +23,7 @@ import { findTemporalCli, TemporalDevServer, TemporalProductionServer } from './
 
 const root = join(__dirname, '..', '..');
 
-/** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
+/** Short, so deliveries fall due within a scenario (the product's default is in src/config.ts). */
 export const DELIVERY_DELAY_SECONDS = 2;
 
 /** The Temporal of an e2e stack: the dev server, one production server, or a cluster of them. */

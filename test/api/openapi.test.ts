@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Express } from 'express';
 import request from 'supertest';
 
+import { CURSOR_PATTERN } from '../../src/api/cursor';
 import { responseSchemas } from '../../src/api/schemas/openapi';
 import {
   asOrder,
@@ -229,7 +230,7 @@ describe('GET /openapi.json', () => {
     const cursor = document.paths['/orders'].get.parameters?.find((parameter) => parameter.name === 'cursor') as
       { schema: { description?: string; pattern?: string } } | undefined;
     expect(cursor?.schema.description).toMatch(/nextCursor/);
-    expect(cursor?.schema.pattern).toBe('^[A-Za-z0-9_-]{1,512}$');
+    expect(cursor?.schema.pattern).toBe(CURSOR_PATTERN.source);
   });
 
   it.each(exercises)('%s %s answers %i as documented', async (method, path, status, call) => {

@@ -77,6 +77,16 @@ const rateLimited = problem('Too many requests from this caller (RATE_LIMIT_PER_
 const protectedOperation = { security: [{ bearerAuth: [] }] };
 const retryAfter = { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } };
 const orderId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+/** One event of GET /orders/changes: under text/event-stream, OpenAPI 3.1's `schema` describes each event. */
+const orderChangeEvent = {
+  type: 'object',
+  required: ['event', 'data'],
+  properties: {
+    event: { enum: ['ready', 'change'], description: '`ready` once subscribed, `change` after orders changed' },
+    data: { const: '{}', description: 'Nothing more: the console reads the orders again' },
+    retry: { type: 'integer', minimum: 0, description: 'How soon (ms) a browser reconnects; sent with `ready`' },
+  },
+};
 
 const queryParameters = Object.entries(listOrdersQuerySchema.shape).map(([name, schema]) => ({
   name,
@@ -169,7 +179,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, object> 
           responses: {
             '200': {
               description: 'An event stream that stays open: `event: ready`, then `event: change` after changes',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
+              content: { 'text/event-stream': { schema: orderChangeEvent } },
             },
             '401': unauthenticated,
             '403': problem('A customer token'),
