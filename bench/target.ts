@@ -41,6 +41,8 @@ export interface EmbeddedOptions {
   serviceEnv: Record<string, string>;
   /** The dev server (`npm start`'s) or the production server on PostgreSQL (docker-compose's). */
   temporalServer: TemporalKind;
+  /** Production Temporal nodes behind a load balancer (1: a lone server). */
+  temporalNodes: number;
   /** Orders workers and payments workers, each. */
   workers: number;
 }
@@ -49,6 +51,7 @@ export async function startEmbeddedTarget({
   deliveryDelaySeconds,
   serviceEnv,
   temporalServer,
+  temporalNodes,
   workers,
 }: EmbeddedOptions): Promise<BenchTarget> {
   const stack = await startStack(
@@ -59,7 +62,7 @@ export async function startEmbeddedTarget({
       paymentsWorker: { PAYMENT_APPROVAL_RATE: '1', ...serviceEnv },
       api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
     },
-    { temporal: temporalServer, workers },
+    { temporal: temporalServer, temporalNodes, workers },
   );
   return {
     kind: 'embedded',

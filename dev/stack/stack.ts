@@ -1,6 +1,7 @@
 // The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
-// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
-// orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
+// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL, or a
+// cluster of production servers behind a load balancer), the orders worker, the payments worker and the API,
+// optionally several of each. Scenarios kill, stop and restart any.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,17 +18,16 @@ import { eventually } from '../support/poll';
 import { freePort } from '../tools/net';
 import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
-import {
-  findTemporalCli,
-  TemporalDevServer,
-  TemporalProductionServer,
-  type TemporalUnderTest,
-} from './temporal-server';
+import { TemporalCluster } from './temporal-cluster';
+import { findTemporalCli, TemporalDevServer, TemporalProductionServer } from './temporal-server';
 
 const root = join(__dirname, '..', '..');
 
 /** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
 export const DELIVERY_DELAY_SECONDS = 2;
+
+/** The Temporal of an e2e stack: the dev server, one production server, or a cluster of them. */
+export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer | TemporalCluster;
 
 export interface Stack {
   apiUrl: string;
@@ -104,6 +104,11 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
+  /**
+   * Production Temporal nodes (default 1); more than one makes a cluster behind a load balancer (temporal-cluster.ts),
+   * and needs `temporal: 'real'`.
+   */
+  temporalNodes?: number;
 }
 
 function temporalKindFromEnv(): TemporalKind {
@@ -121,7 +126,8 @@ export interface ServiceEnvs {
 
 export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
   const temporalKind = options.temporal ?? temporalKindFromEnv();
-  const { workers = 1, apis: apiCount = 1 } = options;
+  const { workers = 1, apis: apiCount = 1, temporalNodes = 1 } = options;
+  if (temporalNodes > 1 && temporalKind !== 'real') throw new Error('a Temporal cluster is of production servers');
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
@@ -129,6 +135,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
   const [pgPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
+  // Each worker's /readyz and /metrics: orders workers first, then payments workers.
+  const healthPorts = await Promise.all(Array.from({ length: 2 * workers }, () => freePort()));
   const bundlePath = join(runDir, 'workflow-bundle.js');
   // The API verifies with this key, as `npm start`'s does with the one under .data/.
   const keyFile = join(runDir, 'signing-key.json');
@@ -147,17 +155,18 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
 
   const temporalApiKey = randomBytes(24).toString('base64url');
   const temporalLog = join(logDir, 'temporal.log');
+  const temporalPostgres = { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' };
   const temporal: TemporalUnderTest =
-    temporalKind === 'real'
-      ? await TemporalProductionServer.create(
-          { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
-          temporalLog,
-        )
-      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog, {
-          port: uiPort,
-          // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
-          codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
-        });
+    temporalNodes > 1
+      ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
+      : temporalKind === 'real'
+        ? await TemporalProductionServer.create(temporalPostgres, temporalLog)
+        : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog, {
+            port: uiPort,
+            // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
+            codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
+          });
+  const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -171,9 +180,15 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     TEMPORAL_API_KEY: temporalApiKey,
     TEMPORAL_TLS: 'false',
   };
-  const service = (serviceName: string, script: string, readyMessage: string, extra: NodeJS.ProcessEnv = {}) =>
+  const service = (
+    serviceName: string,
+    script: string,
+    readyMessage: string,
+    extra: NodeJS.ProcessEnv = {},
+    readinessUrl?: string,
+  ) =>
     new ManagedService(
-      { name: serviceName, script: join(root, script), readyMessage },
+      { name: serviceName, script: join(root, script), readyMessage, readinessUrl },
       join(logDir, `${serviceName}.log`),
       {
         ...env,
@@ -183,38 +198,55 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
-  const ordersWorkers = each(workers, (i) =>
-    service(numbered('orders-worker', i), 'dev/stack/orders-worker.ts', 'worker started', {
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-      ...envs.ordersWorker,
-    }),
-  );
+  const workerHealth = (port: number) =>
+    [{ WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`] as const;
+  const ordersWorkers = each(workers, (i) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPorts[i]);
+    return service(
+      numbered('orders-worker', i),
+      'dev/stack/orders-worker.ts',
+      'worker started',
+      { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...envs.ordersWorker },
+      readinessUrl,
+    );
+  });
   // The product's payments worker with its gateway calls on record, so the audit can count charges.
-  const paymentsWorkers = each(workers, (i) =>
-    service(
+  const paymentsWorkers = each(workers, (i) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPorts[workers + i]);
+    return service(
       numbered('payments-worker', i),
       'dev/stack/recording-payments-worker.ts',
       'worker started',
-      envs.paymentsWorker,
-    ),
-  );
+      { ...healthEnv, ...envs.paymentsWorker },
+      readinessUrl,
+    );
+  });
   const apis = each(apiCount, (i) =>
-    service(numbered('api', i), 'src/api/server.ts', 'api listening', {
-      PORT: String(apiPorts[i]),
-      AUTH_KEY_FILE: keyFile,
-      // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
-      CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
-      ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
-      // The scenarios' and the bench's load generators call as one operator, far faster than any person: its limit is
-      // raised on purpose; customers and callers without a valid token keep the product's defaults.
-      RATE_LIMIT_OPERATOR_PER_MINUTE: '1000000',
-      ...envs.api,
-    }),
+    service(
+      numbered('api', i),
+      'src/api/server.ts',
+      'api listening',
+      {
+        PORT: String(apiPorts[i]),
+        AUTH_KEY_FILE: keyFile,
+        // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
+        CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
+        ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
+        // The scenarios' and the bench's load generators call as one operator, far faster than any person: its limit
+        // is raised on purpose; customers and callers without a valid token keep the product's defaults.
+        RATE_LIMIT_OPERATOR_PER_MINUTE: '1000000',
+        ...envs.api,
+      },
+      `http://127.0.0.1:${apiPorts[i]}/readyz`,
+    ),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
   const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
     E2E_PG_DATA_DIR: pgDataDir,
     E2E_PG_PORT: String(pgPort),
+    // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
+    // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
+    ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
   });
 
   // Whatever happens to this test process, no server or service outlives it.
@@ -238,7 +270,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     await attempt(() => postgres.stop());
     killAll(); // leftovers only: everything above has stopped by now
     process.removeListener('exit', killAll);
-    await Promise.all([...services, temporal, postgres].map((s) => attempt(() => s.log.close())));
+    const logs = [...services.map((s) => s.log), ...temporalLogs, postgres.log];
+    await Promise.all(logs.map((log) => attempt(() => log.close())));
     await attempt(() => rm(pgDataDir, { recursive: true, force: true }));
     await attempt(() => rm(join(runDir, 'temporal.db'), { force: true })); // the dev server's
     if (failures.length > 0) throw new AggregateError(failures, 'stopping the e2e stack failed');
@@ -247,9 +280,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   try {
     // The production server persists in this PostgreSQL, so it starts once the database is up.
     const temporalUp =
-      temporal instanceof TemporalProductionServer
-        ? startPostgres(postgres, pgPort).then(() => temporal.start())
-        : allSettled([startPostgres(postgres, pgPort), temporal.start()]);
+      temporal instanceof TemporalDevServer
+        ? allSettled([startPostgres(postgres, pgPort), temporal.start()])
+        : startPostgres(postgres, pgPort).then(() => temporal.start());
     await allSettled([temporalUp, writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
     client = new Client({
@@ -301,7 +334,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
       logReport: async () => {
         const logs = await Promise.all(
-          [postgres, temporal, ...services].map(async (s) => `==> ${s.log.path} <==\n${await s.log.tail()}`),
+          [postgres.log, ...temporalLogs, ...services.map((s) => s.log)].map(
+            async (log) => `==> ${log.path} <==\n${await log.tail()}`,
+          ),
         );
         return logs.join('\n\n');
       },
