@@ -1,6 +1,6 @@
 // Who is calling: a Bearer JWT verified with jose against the identity provider's JWKS (production) or the embedded
 // default's key. A customer token's `sub` is the customer id; `role: "operator"` may do everything.
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
 import { isStorableText, ORDER_LIMITS } from '../domain';
 import { HttpProblem } from './problem';
@@ -57,15 +57,20 @@ export function createAuthenticator({ keys, issuer, audience }: AuthOptions) {
     }
   }
 
-  /** Verifies the token when one is sent; the verdict waits in res.locals until a route requires a caller. */
-  const identifyCaller: RequestHandler = async (req, res, next) => {
-    try {
-      res.locals.caller = await verify(req.get('authorization'));
-    } catch (error) {
-      res.locals.authError = error;
-    }
-    next();
-  };
+  /**
+   * Verifies the token when one is sent (in the Authorization header, unless a route says where else it comes); the
+   * verdict waits in res.locals until a route requires a caller.
+   */
+  const identifyCaller =
+    (authorization = (req: Request) => req.get('authorization')): RequestHandler =>
+    async (req, res, next) => {
+      try {
+        res.locals.caller = await verify(authorization(req));
+      } catch (error) {
+        res.locals.authError = error;
+      }
+      next();
+    };
 
   const requireCaller: RequestHandler = (_req, res, next) => {
     if (res.locals.caller) return next();

@@ -65,7 +65,7 @@ beforeAll(async () => {
   document = (await request(app).get('/openapi.json').expect(200)).body;
   backlogged = stack.app({ deliveryDelaySeconds: 1, maxBacklog: 1 });
   bare = stack.bareApp({ deliveryDelaySeconds: 1 });
-  limited = stack.app({ deliveryDelaySeconds: 1, rateLimitPerMinute: 1 });
+  limited = stack.app({ deliveryDelaySeconds: 1, rateLimits: { customer: 1, operator: 1, anonymous: 1 } });
   await request(limited).get('/orders').expect(200);
   customerToken = await tokenFor({ subject: 'c-42', role: 'customer' });
   await request(backlogged).post('/orders').send(orderRequest()).expect(201);

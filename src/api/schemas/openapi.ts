@@ -70,9 +70,23 @@ const unauthenticated = problem(
     headers: { 'WWW-Authenticate': { schema: { const: 'Bearer' }, description: 'Bearer' } },
   },
 );
-const rateLimited = problem('Too many requests from this caller (RATE_LIMIT_PER_MINUTE)', 'Problem', {
-  headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } },
-});
+const rateLimited = problem(
+  "Too many requests from this caller this minute: its role's limit (RATE_LIMIT_CUSTOMER_PER_MINUTE, RATE_LIMIT_OPERATOR_PER_MINUTE; RATE_LIMIT_ANONYMOUS_PER_MINUTE per address without a valid token), per API process",
+  'Problem',
+  {
+    headers: {
+      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds until the window resets' },
+      RateLimit: {
+        schema: { type: 'string' },
+        description: 'IETF draft 8: the policy (the role), requests remaining, seconds to reset',
+      },
+      'RateLimit-Policy': {
+        schema: { type: 'string' },
+        description: 'IETF draft 8: the policy (the role), its quota and window in seconds',
+      },
+    },
+  },
+);
 /** What every /orders operation shares: a Bearer token, and the answers to a caller without one or with too many. */
 const protectedOperation = { security: [{ bearerAuth: [] }] };
 const retryAfter = { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } };
