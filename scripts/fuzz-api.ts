@@ -4,6 +4,8 @@
 // Schemathesis comes from PyPI into a virtualenv in the tools cache (outside the tree), once.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { toolsCacheDir } from '../dev/tools/cache';
 import { startStack } from '../dev/stack/stack';
@@ -11,8 +13,8 @@ import { startStack } from '../dev/stack/stack';
 const SCHEMATHESIS_VERSION = '4.32.5';
 const seconds = Number(process.argv[2] ?? 300);
 
-function run(command: string, args: string[]): number {
-  const result = spawnSync(command, args, { stdio: 'inherit' });
+function run(command: string, args: string[], cwd?: string): number {
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd });
   if (result.error) throw new Error(`${command}: ${result.error.message}`);
   return result.status ?? 1;
 }
@@ -38,30 +40,37 @@ async function main(): Promise<void> {
   const stack = await startStack('fuzz', {
     api: { DELIVERY_DELAY_SECONDS: '30', RATE_LIMIT_OPERATOR_PER_MINUTE: '1000000' },
   });
+  // Schemathesis keeps a cache in its working directory: a temporary one, so nothing is left in the tree.
+  const workDir = await mkdtemp(path.join(tmpdir(), 'fuzz-api-'));
   let status = 1;
   try {
-    status = run(st, [
-      'run',
-      `${stack.apiUrl}/openapi.json`,
-      '--header',
-      `Authorization: Bearer ${stack.operatorToken}`,
-      '--checks',
-      'all',
-      '--phases',
-      'coverage,fuzzing',
-      // One worker: schemathesis compiles schemas in threads, which Python 3.11 can fail at ("AST constructor").
-      '--workers',
-      '1',
-      // A cancel may wait out CANCEL_DECISION_TIMEOUT_MS (5 s) before it is kept as a signal.
-      '--request-timeout',
-      '20',
-      '--max-time',
-      String(seconds),
-      '--generation-database',
-      'none',
-    ]);
+    status = run(
+      st,
+      [
+        'run',
+        `${stack.apiUrl}/openapi.json`,
+        '--header',
+        `Authorization: Bearer ${stack.operatorToken}`,
+        '--checks',
+        'all',
+        '--phases',
+        'coverage,fuzzing',
+        // One worker: schemathesis compiles schemas in threads, which Python 3.11 can fail at ("AST constructor").
+        '--workers',
+        '1',
+        // A cancel may wait out CANCEL_DECISION_TIMEOUT_MS (5 s) before it is kept as a signal.
+        '--request-timeout',
+        '20',
+        '--max-time',
+        String(seconds),
+        '--generation-database',
+        'none',
+      ],
+      workDir,
+    );
   } finally {
     await stack.stop();
+    await rm(workDir, { recursive: true, force: true });
   }
   process.exit(status);
 }
