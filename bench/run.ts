@@ -20,6 +20,7 @@ import {
 import { measureCreate } from './create';
 import { measureOpenOrders } from './footprint';
 import { measureLifecycle } from './lifecycle';
+import { profilePlans, profileStack, renderProfile } from './profile';
 import { closeConnections, type LoopResult } from './load';
 import { measureSustainedRate, type OpenLoopResult } from './open-loop';
 import { openLoopCustomer, orderArrivals } from './orders';
@@ -52,7 +53,10 @@ const USAGE = `usage: npm run bench [-- --quick] [--temporal-server dev|real] [-
                    --token: an operator token for that API, e.g. from \`npm run token -- --operator\`)
   --env KEY=VALUE  a product setting for every service of the bench's own stack (repeatable),
                    e.g. --env WORKER_WORKFLOW_CACHE_SIZE=500 --env DB_POOL_MAX=20
-  --render FILE    print the tables of a run's JSON again, measuring nothing`;
+  --render FILE    print the tables of a run's JSON again, measuring nothing
+  --profile DIR    where an order's CPU goes instead of the report: the lifecycle load on the bench's own stack
+                   with every Node process under --cpu-prof and the Temporal server's pprof, in ms per order by
+                   process, thread and package; the raw profiles stay in DIR (with --quick: a smaller load)`;
 
 class UsageError extends Error {}
 
@@ -62,6 +66,8 @@ interface Options {
   serviceEnv: Record<string, string>;
   temporalServer: TemporalKind;
   workers: number;
+  /** `--profile DIR`: profile the lifecycle instead of the full report. */
+  profileDir?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -78,6 +84,7 @@ function parseOptions(argv: string[]): Options {
       'temporal-server': { type: 'string', default: 'dev' },
       workers: { type: 'string', default: '1' },
       render: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -101,10 +108,12 @@ function parseOptions(argv: string[]): Options {
     throw new UsageError(`--temporal-server ${temporalServer}: expected dev or real`);
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 8) throw new UsageError('--workers: expected 1 to 8');
-  const own = { plan, serviceEnv, temporalServer, workers } as const;
+  const own = { plan, serviceEnv, temporalServer, workers, profileDir: values.profile } as const;
   const { api, token, temporal, database } = values;
   const given = [api, token, temporal, database];
+  if (values.profile !== undefined && workers !== 1) throw new UsageError('--profile runs one worker of each kind');
   if (given.every((value) => value === undefined)) return own;
+  if (values.profile !== undefined) throw new UsageError("--profile needs the bench's own stack");
   if (api === undefined || token === undefined || temporal === undefined || database === undefined)
     throw new UsageError('--api, --token, --temporal and --database go together');
   if (Object.keys(serviceEnv).length > 0) throw new UsageError("--env applies to the bench's own stack only");
@@ -420,6 +429,31 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+
+  if (options.profileDir !== undefined) {
+    const profileDir = options.profileDir;
+    try {
+      const profiled = await profileStack(
+        {
+          dir: profileDir,
+          plan: profilePlans[options.plan.name],
+          serviceEnv: options.serviceEnv,
+          temporalServer: options.temporalServer,
+          commit: gitCommit(),
+          loadAverage: () => loadavg()[0],
+        },
+        progress,
+        (target) => (resources.target = target),
+      );
+      console.log(renderProfile(profiled));
+      process.exit(0);
+    } catch (error) {
+      if (interrupted) return;
+      progress.log(`profile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      await resources.stop(progress);
+      process.exit(1);
+    }
+  }
 
   let report: BenchReport;
   try {

@@ -43,6 +43,8 @@ export interface EmbeddedOptions {
   temporalServer: TemporalKind;
   /** Orders workers and payments workers, each. */
   workers: number;
+  /** `--profile`: Node's flags for the workers and the API, and the Temporal server's pprof port. */
+  profile?: { nodeArgs: string[]; temporalPprofPort: number };
 }
 
 export async function startEmbeddedTarget({
@@ -50,6 +52,7 @@ export async function startEmbeddedTarget({
   serviceEnv,
   temporalServer,
   workers,
+  profile,
 }: EmbeddedOptions): Promise<BenchTarget> {
   const stack = await startStack(
     'bench',
@@ -59,7 +62,8 @@ export async function startEmbeddedTarget({
       paymentsWorker: { PAYMENT_APPROVAL_RATE: '1', ...serviceEnv },
       api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
     },
-    { temporal: temporalServer, workers },
+    // The workers' own entry points, as `npm start` runs them (not the e2e wrappers that record gateway calls).
+    { temporal: temporalServer, workers, productEntryPoints: true, ...profile },
   );
   return {
     kind: 'embedded',

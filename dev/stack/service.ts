@@ -8,6 +8,8 @@ export interface ServiceSpec {
   script: string;
   /** The `msg` of the log line that says the service is up. */
   readyMessage: string;
+  /** Node's own flags for the process (the bench's --profile). */
+  nodeArgs?: string[];
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -46,6 +48,7 @@ export class ManagedService {
     const started = startService({
       name: this.name,
       script: this.spec.script,
+      nodeArgs: this.spec.nodeArgs,
       env: this.env,
       onLine: (l) => onLine(l),
     });

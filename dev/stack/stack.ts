@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
+import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
@@ -67,11 +68,9 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
+/** The orders worker's bundle as the product makes it (tracing interceptors included), built once per stack. */
 async function writeWorkflowBundle(path: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+  const { code } = await bundleOrderWorkflows(new DefaultLogger('WARN'));
   await writeFile(path, code);
 }
 
@@ -100,6 +99,15 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
+  /** The Temporal server serves Go's pprof on this loopback port (the bench's --profile). */
+  temporalPprofPort?: number;
+  /** Node's own flags for the workers and the API (the bench's --profile: `--cpu-prof`). */
+  nodeArgs?: string[];
+  /**
+   * The workers' own entry points (src/workers/{orders,payments}/main.ts), as `npm start` runs them: the bench. Otherwise the e2e
+   * wrappers, which can crash on cue (E2E_CRASH_AFTER) and write every gateway call to the log for the audit.
+   */
+  productEntryPoints?: boolean;
 }
 
 function temporalKindFromEnv(): TemporalKind {
@@ -141,8 +149,15 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       ? await TemporalProductionServer.create(
           { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
           temporalLog,
+          options.temporalPprofPort,
         )
-      : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog);
+      : new TemporalDevServer(
+          await findTemporalCli(),
+          temporalPort,
+          join(runDir, 'temporal.db'),
+          temporalLog,
+          options.temporalPprofPort,
+        );
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -152,9 +167,15 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     LOG_LEVEL: 'info',
     PAYLOAD_KEYS_FILE: payloadKeysFile,
   };
-  const service = (serviceName: string, script: string, readyMessage: string, extra: NodeJS.ProcessEnv = {}) =>
+  const service = (
+    serviceName: string,
+    script: string,
+    readyMessage: string,
+    extra: NodeJS.ProcessEnv = {},
+    nodeArgs = options.nodeArgs,
+  ) =>
     new ManagedService(
-      { name: serviceName, script: join(root, script), readyMessage },
+      { name: serviceName, script: join(root, script), readyMessage, nodeArgs },
       join(logDir, `${serviceName}.log`),
       {
         ...env,
@@ -163,20 +184,25 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     );
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
+  const { productEntryPoints = false } = options;
+  // Each worker's health port chosen by the OS: the product's defaults (9464, 9465) belong to `npm start`.
+  const workerEnv = productEntryPoints ? { WORKER_HEALTH_PORT: '0' } : {};
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
   const ordersWorkers = each(workers, (i) =>
-    service(numbered('orders-worker', i), 'dev/stack/orders-worker.ts', 'worker started', {
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-      ...envs.ordersWorker,
-    }),
+    service(
+      numbered('orders-worker', i),
+      productEntryPoints ? 'src/workers/orders/main.ts' : 'dev/stack/orders-worker.ts',
+      'worker started',
+      { WORKFLOW_BUNDLE_PATH: bundlePath, ...workerEnv, ...envs.ordersWorker },
+    ),
   );
   // The product's payments worker with its gateway calls on record, so the audit can count charges.
   const paymentsWorkers = each(workers, (i) =>
     service(
       numbered('payments-worker', i),
-      'dev/stack/recording-payments-worker.ts',
+      productEntryPoints ? 'src/workers/payments/main.ts' : 'dev/stack/recording-payments-worker.ts',
       'worker started',
-      envs.paymentsWorker,
+      { ...workerEnv, ...envs.paymentsWorker },
     ),
   );
   const apis = each(apiCount, (i) =>
@@ -187,10 +213,13 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     }),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
-  const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
-    E2E_PG_DATA_DIR: pgDataDir,
-    E2E_PG_PORT: String(pgPort),
-  });
+  const postgres = service(
+    'postgres',
+    'dev/stack/postgres-main.ts',
+    'postgres ready',
+    { E2E_PG_DATA_DIR: pgDataDir, E2E_PG_PORT: String(pgPort) },
+    [], // its supervisor only waits on the server: nothing of the product's to profile
+  );
 
   // Whatever happens to this test process, no server or service outlives it.
   const killAll = () => {

@@ -37,6 +37,7 @@ export class TemporalDevServer {
     private readonly port: number,
     private readonly dbFile: string,
     logPath: string,
+    private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${port}`;
@@ -51,6 +52,7 @@ export class TemporalDevServer {
       // The dev server exactly as `npm start` runs it, Web UI included; only the ports and the state file differ.
       uiPort: await freePort(),
       dbFile: this.dbFile,
+      pprofPort: this.pprofPort,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`Temporal dev server did not start: ${error.message}; see ${this.log.path}`);
@@ -83,19 +85,24 @@ export class TemporalProductionServer {
     private readonly postgres: TemporalPostgres,
     private readonly ports: TemporalServerPorts,
     logPath: string,
+    private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${ports.FRONTEND_GRPC_PORT}`;
   }
 
-  static async create(postgres: TemporalPostgres, logPath: string): Promise<TemporalProductionServer> {
+  static async create(
+    postgres: TemporalPostgres,
+    logPath: string,
+    pprofPort?: number,
+  ): Promise<TemporalProductionServer> {
     const binaries = await resolveTemporalServer({ build: false });
     if (!binaries) {
       throw new Error(
         `E2E_TEMPORAL=real needs temporal-server ${TEMPORAL_SERVER_VERSION} in the tools cache: run \`npm run tools\` once`,
       );
     }
-    return new TemporalProductionServer(binaries, postgres, await freeServerPorts(), logPath);
+    return new TemporalProductionServer(binaries, postgres, await freeServerPorts(), logPath, pprofPort);
   }
 
   /** The first start sets up the schemas and the namespace (as compose's one-shot jobs do); later ones find them. */
@@ -106,6 +113,7 @@ export class TemporalProductionServer {
       binaries: this.binaries,
       postgres: this.postgres,
       ports: this.ports,
+      pprofPort: this.pprofPort,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`temporal-server did not start: ${error.message}; see ${this.log.path}`);

@@ -171,6 +171,8 @@ export interface TemporalServerOptions {
   ports?: TemporalServerPorts;
   dynamicConfigPath?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Serve Go's pprof on localhost at this port (the image's PPROF_PORT; the bench's --profile); off by default. */
+  pprofPort?: number;
   /** Each line the server prints; without it the output is inherited. */
   onOutput?: (line: string) => void;
 }
@@ -200,6 +202,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     LOG_LEVEL: opts.logLevel ?? 'warn',
     // As in docker-compose: no authorizer on a loopback-only server, said so to keep it from warning at every start.
     TEMPORAL_ALLOW_NO_AUTH: 'true',
+    ...(opts.pprofPort ? { PPROF_PORT: String(opts.pprofPort) } : {}),
     ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
   };
   const child = spawn(opts.binaries.server, ['start'], {

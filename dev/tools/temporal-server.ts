@@ -43,6 +43,8 @@ export interface DevServerOptions {
   log?: Log;
   /** The CLI path only: each line the server prints; without it the output is inherited. */
   onOutput?: (line: string) => void;
+  /** This project's dev server only: serve Go's pprof on this port (the bench's --profile); off by default. */
+  pprofPort?: number;
 }
 
 export interface DevServerHandle {
@@ -67,16 +69,17 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   return opts.cliPath
     ? startCli(
         opts.cliPath,
-        { ip, port, uiPort, dbFile, logLevel, address, uiUrl, uiCodecEndpoint: opts.uiCodecEndpoint },
+        { ip, port, uiPort, dbFile, logLevel, address, uiUrl, uiCodecEndpoint: opts.uiCodecEndpoint, pprofPort: opts.pprofPort },
         opts.onOutput,
       )
     : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
 }
 
-type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint'>> & {
+type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint' | 'pprofPort'>> & {
   address: string;
   uiUrl: string;
   uiCodecEndpoint?: string;
+  pprofPort?: number;
 };
 
 async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) => void): Promise<DevServerHandle> {
@@ -99,6 +102,7 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
       ])
       .concat(DEV_SERVER_TUNING)
       .concat(o.uiCodecEndpoint ? ['--ui-codec-endpoint', o.uiCodecEndpoint] : [])
+      .concat(o.pprofPort ? ['--pprof-port', String(o.pprofPort)] : [])
       .concat(searchAttributeArgs),
     { stdio: onOutput ? ['ignore', 'pipe', 'pipe'] : 'inherit' },
   );

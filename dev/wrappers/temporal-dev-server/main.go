@@ -61,7 +61,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 type options struct {
 	ip, uiIP, dbFile, logLevel, logFormat, uiCodecEndpoint, uiPublicPath string
-	port, uiPort, httpPort, metricsPort                                  int
+	port, uiPort, httpPort, metricsPort, pprofPort                       int
 	headless, logLevelSet                                                bool
 	namespaces, pragmas, dynamicConfig, searchAttributes                 repeated
 }
@@ -91,6 +91,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.port, "p", 7233, "frontend gRPC port")
 	fs.IntVar(&o.httpPort, "http-port", 0, "frontend HTTP port (0: a free one)")
 	fs.IntVar(&o.metricsPort, "metrics-port", 0, "Prometheus metrics port (0: a free one)")
+	fs.IntVar(&o.pprofPort, "pprof-port", 0, "Go pprof HTTP port on --ip, for profiling (0: off)")
 	fs.StringVar(&o.uiIP, "ui-ip", "", "IP address the Web UI binds (default: --ip)")
 	fs.IntVar(&o.uiPort, "ui-port", 0, "Web UI port (default: --port + 1000)")
 	fs.BoolVar(&o.headless, "headless", false, "no Web UI")
@@ -277,6 +278,8 @@ func serverConfig(o *options, sql *config.SQL) (*config.Config, map[primitives.S
 			Prometheus: &metrics.PrometheusConfig{ListenAddress: hostPort(o.metricsPort), HandlerPath: "/metrics"},
 		}
 	}
+	// The server's own pprof endpoint (/debug/pprof/ on --ip): off unless asked for, as in the production server.
+	cfg.Global.PProf.Port, cfg.Global.PProf.Host = o.pprofPort, o.ip
 	cfg.Persistence.DefaultStore = "sqlite"
 	cfg.Persistence.VisibilityStore = "sqlite"
 	cfg.Persistence.NumHistoryShards = 1

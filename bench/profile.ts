@@ -1,0 +1,247 @@
+// `npm run bench -- --profile DIR`: where an order's CPU goes. The bench's own stack runs with every Node process
+// under `node --cpu-prof` and the Temporal server serving Go's pprof; a warm-up, then the lifecycle load (orders
+// created → delivered through the API); each process's CPU over that window from /proc (by thread), the Node threads'
+// profiles cut to the window and the server's pprof taken in windows beside it, all said in ms per order. The raw
+// profiles stay in DIR: open a .cpuprofile in Chrome DevTools (Performance) or speedscope for a flame graph, the
+// server's with `go tool pprof -http=: DIR/temporal-*.pb.gz`.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { findOnPath } from '../dev/tools/exec';
+import { freePort } from '../dev/tools/net';
+import type { TemporalKind } from '../dev/stack/stack';
+import {
+  difference,
+  listCpuProfiles,
+  perOrder,
+  readGoProfiles,
+  readNodeProfile,
+  threadCpu,
+  type Breakdown,
+} from './cpu-profiles';
+import { measureLifecycle, type LifecyclePlan } from './lifecycle';
+import { LIFECYCLE_DELIVERY_DELAY_SECONDS } from './plan';
+import { findStackGroups, type ProcessGroup } from './procfs';
+import type { Progress } from './progress';
+import { table } from './report';
+import { startEmbeddedTarget, type BenchTarget } from './target';
+
+/** The profiled load: a warm-up for the JIT and the caches, then the lifecycle. */
+export interface ProfilePlan {
+  warmup: LifecyclePlan;
+  lifecycle: LifecyclePlan;
+}
+
+export const profilePlans: Record<'quick' | 'default', ProfilePlan> = {
+  quick: {
+    warmup: { concurrency: 16, orders: 60, loadMs: 10_000, drainTimeoutMs: 30_000 },
+    lifecycle: { concurrency: 16, orders: 240, loadMs: 20_000, drainTimeoutMs: 60_000 },
+  },
+  default: {
+    warmup: { concurrency: 16, orders: 200, loadMs: 20_000, drainTimeoutMs: 60_000 },
+    lifecycle: { concurrency: 16, orders: 1_000, loadMs: 60_000, drainTimeoutMs: 90_000 },
+  },
+};
+
+/** Go's CPU profile is taken in windows this long, one after another, for as long as the load runs. */
+const GO_WINDOW_SECONDS = 5;
+
+export interface ProcessProfile {
+  name: string;
+  cpuMsPerOrder: number;
+  /** /proc's CPU per order of each thread name (Node's main thread is `node`; the SDK's Rust core `tokio-runtime-w`). */
+  threads: Breakdown;
+  /** From the profiles: the Node threads' own time by package or part, or the Go server's by part and package. */
+  profiled?: { totalMsPerOrder: number; byCategory: Breakdown; byPackage?: Breakdown };
+}
+
+export interface ProfileReport {
+  commit: string;
+  temporalServer: TemporalKind;
+  loadAverage: { start: number; end: number };
+  orders: number;
+  windowSeconds: number;
+  dir: string;
+  processes: ProcessProfile[];
+  notes: string[];
+}
+
+interface Snapshot {
+  groups: ProcessGroup[];
+  threads: Map<number, Map<string, number>>;
+}
+
+async function snapshot(): Promise<Snapshot> {
+  const groups = (await findStackGroups(process.pid)).filter((group) => group.name !== 'bench');
+  const threads = new Map<number, Map<string, number>>();
+  for (const group of groups) {
+    // Postgres is a process per connection: its backends' CPU is summed, not split by thread.
+    const members = group.name === 'postgres' ? group.members : [group.root];
+    const total = new Map<string, number>();
+    for (const member of members) {
+      for (const [name, seconds] of await threadCpu(member.pid)) total.set(name, (total.get(name) ?? 0) + seconds);
+    }
+    threads.set(group.root.pid, total);
+  }
+  return { groups, threads };
+}
+
+/** Go's pprof, window after window, until `running()` says the load is over. */
+async function collectGoProfiles(port: number, dir: string, running: () => boolean): Promise<string[]> {
+  const files: string[] = [];
+  while (running()) {
+    const answer = await fetch(`http://127.0.0.1:${port}/debug/pprof/profile?seconds=${GO_WINDOW_SECONDS}`);
+    if (!answer.ok) throw new Error(`the Temporal server's pprof answered ${answer.status}`);
+    const file = join(dir, `temporal-${files.length + 1}.pb.gz`);
+    await writeFile(file, Buffer.from(await answer.arrayBuffer()));
+    files.push(file);
+  }
+  return files;
+}
+
+export interface ProfileOptions {
+  dir: string;
+  plan: ProfilePlan;
+  serviceEnv: Record<string, string>;
+  temporalServer: TemporalKind;
+  commit: string;
+  loadAverage: () => number;
+}
+
+export async function profileStack(
+  options: ProfileOptions,
+  progress: Progress,
+  onTarget: (target: BenchTarget) => void,
+): Promise<ProfileReport> {
+  const dir = resolve(options.dir);
+  const nodeDir = join(dir, 'node');
+  await mkdir(nodeDir, { recursive: true });
+  const loadStart = options.loadAverage();
+  const pprofPort = await freePort();
+  progress.update('starting the stack with every process profiled');
+  const target = await startEmbeddedTarget({
+    deliveryDelaySeconds: LIFECYCLE_DELIVERY_DELAY_SECONDS,
+    serviceEnv: options.serviceEnv,
+    temporalServer: options.temporalServer,
+    workers: 1,
+    profile: { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${nodeDir}`], temporalPprofPort: pprofPort },
+  });
+  onTarget(target);
+  const runId = `profile-${Date.now().toString(36)}`;
+  await measureLifecycle(target, `${runId}-warmup`, options.plan.warmup, 1_000, progress);
+
+  const before = await snapshot();
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
+  let loading = true;
+  const goProfiles = collectGoProfiles(pprofPort, dir, () => loading);
+  goProfiles.catch(() => undefined); // awaited below
+  let life;
+  try {
+    life = await measureLifecycle(target, runId, options.plan.lifecycle, 1_000, progress);
+  } finally {
+    loading = false;
+  }
+  const toUs = Number(process.hrtime.bigint() / 1000n);
+  const after = await snapshot();
+  const goFiles = await goProfiles;
+  const orders = life.load.completed;
+  const notes: string[] = [];
+  if (life.drainMs === undefined) notes.push('the lifecycle did not drain in time: CPU per order is understated');
+
+  progress.update('stopping the stack (the Node processes write their profiles as they exit)');
+  await target.stop();
+
+  const nodeFiles = await listCpuProfiles(nodeDir);
+  const go = await findOnPath('go');
+  const processes: ProcessProfile[] = [];
+  for (const group of after.groups) {
+    const threadsAfter = after.threads.get(group.root.pid) ?? new Map<string, number>();
+    const threadsBefore = before.threads.get(group.root.pid) ?? new Map<string, number>();
+    const threadMs = new Map([...difference(threadsAfter, threadsBefore)].map(([name, s]) => [name, s * 1000]));
+    const cpuMs = [...threadMs.values()].reduce((sum, ms) => sum + ms, 0);
+    const entry: ProcessProfile = {
+      name: group.name,
+      cpuMsPerOrder: cpuMs / orders,
+      threads: perOrder(threadMs, orders, 6),
+    };
+    const files = nodeFiles.filter((file) => file.pid === group.root.pid);
+    if (files.length > 0) {
+      const byCategory = new Map<string, number>();
+      let busyMs = 0;
+      for (const file of files) {
+        const thread = await readNodeProfile(file, { fromUs, toUs });
+        busyMs += thread.busyMs;
+        for (const [category, ms] of thread.byCategory) byCategory.set(category, (byCategory.get(category) ?? 0) + ms);
+      }
+      entry.profiled = { totalMsPerOrder: busyMs / orders, byCategory: perOrder(byCategory, orders, 14) };
+    } else if (group.name === 'temporal' && goFiles.length > 0) {
+      if (go) {
+        const server = await readGoProfiles(go, goFiles);
+        entry.profiled = {
+          totalMsPerOrder: server.totalMs / orders,
+          byCategory: perOrder(server.byPart, orders, 14),
+          byPackage: perOrder(server.byPackage, orders, 12),
+        };
+      } else {
+        notes.push(`no go on PATH to read the server's profiles: go tool pprof -top ${goFiles.join(' ')}`);
+      }
+    }
+    processes.push(entry);
+  }
+  const report: ProfileReport = {
+    commit: options.commit,
+    temporalServer: options.temporalServer,
+    loadAverage: { start: loadStart, end: options.loadAverage() },
+    orders,
+    windowSeconds: (toUs - fromUs) / 1e6,
+    dir,
+    processes: processes.sort((a, b) => b.cpuMsPerOrder - a.cpuMsPerOrder),
+    notes,
+  };
+  await writeFile(join(dir, 'profile.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
+
+export function renderProfile(report: ProfileReport): string {
+  const total = report.processes.reduce((sum, p) => sum + p.cpuMsPerOrder, 0);
+  const lines = [
+    `CPU per order, profiled: ${report.orders} orders in ${report.windowSeconds.toFixed(1)} s on ${report.temporalServer === 'real' ? 'the production server' : 'the dev server'} (commit ${report.commit}, load ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)})`,
+    '',
+    table(
+      ['process', 'CPU ms/order', 'by thread (ms/order)'],
+      [
+        ...report.processes.map((p) => [
+          p.name,
+          ms(p.cpuMsPerOrder),
+          p.threads
+            .filter((t) => t.msPerOrder >= 0.05)
+            .map((t) => `${t.category} ${ms(t.msPerOrder)}`)
+            .join(', '),
+        ]),
+        ['all', ms(total), ''],
+      ],
+    ),
+  ];
+  for (const p of report.processes) {
+    if (!p.profiled) continue;
+    lines.push(
+      '',
+      `${p.name}: ${ms(p.profiled.totalMsPerOrder)} ms/order in the profile (${ms(p.cpuMsPerOrder)} by /proc)`,
+      table(
+        ['where', 'ms/order'],
+        p.profiled.byCategory.map((row) => [row.category, ms(row.msPerOrder)]),
+      ),
+    );
+    if (p.profiled.byPackage) {
+      lines.push(
+        table(
+          ['own time by Go package', 'ms/order'],
+          p.profiled.byPackage.map((row) => [row.category, ms(row.msPerOrder)]),
+        ),
+      );
+    }
+  }
+  lines.push('', `profiles: ${report.dir}`, ...report.notes.map((note) => `note: ${note}`));
+  return lines.join('\n');
+}
