@@ -23,7 +23,8 @@ import { measureLifecycle } from './lifecycle';
 import { profilePlans, profileStack, renderProfile } from './profile';
 import { closeConnections, type LoopResult } from './load';
 import { measureSustainedRate, type OpenLoopResult } from './open-loop';
-import { openLoopCustomer, orderArrivals } from './orders';
+import { openLoopCustomer, orderArrivals, type ApiEndpoint } from './orders';
+import { measureBesideSeed } from './seed';
 import { defaultPlan, LIFECYCLE_DELIVERY_DELAY_SECONDS, quickPlan, type BenchPlan } from './plan';
 import { Progress } from './progress';
 import { measureRecovery } from './recovery';
@@ -53,6 +54,8 @@ const USAGE = `usage: npm run bench [-- --quick] [--temporal-server dev|real] [-
                    --token: an operator token for that API, e.g. from \`npm run token -- --operator\`)
   --env KEY=VALUE  a product setting for every service of the bench's own stack (repeatable),
                    e.g. --env WORKER_WORKFLOW_CACHE_SIZE=500 --env DB_POOL_MAX=20
+  --seed URL       also create orders on the seed build's API at URL (NestJS + bull/Redis, run separately),
+                   c=16 and c=64, rounds alternating with this stack's, 30 s apart (--seed-token: its Bearer token)
   --render FILE    print the tables of a run's JSON again, measuring nothing
   --profile DIR    where an order's CPU goes instead of the report: the lifecycle load on the bench's own stack
                    with every Node process under --cpu-prof and the Temporal server's pprof, in ms per order by
@@ -68,6 +71,8 @@ interface Options {
   workers: number;
   /** `--profile DIR`: profile the lifecycle instead of the full report. */
   profileDir?: string;
+  /** `--seed URL`: the seed build's API, driven beside this stack's for create. */
+  seed?: ApiEndpoint;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -85,6 +90,8 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string', default: '1' },
       render: { type: 'string' },
       profile: { type: 'string' },
+      seed: { type: 'string' },
+      'seed-token': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -108,7 +115,9 @@ function parseOptions(argv: string[]): Options {
     throw new UsageError(`--temporal-server ${temporalServer}: expected dev or real`);
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 8) throw new UsageError('--workers: expected 1 to 8');
-  const own = { plan, serviceEnv, temporalServer, workers, profileDir: values.profile } as const;
+  const seed =
+    values.seed === undefined ? undefined : { url: values.seed.replace(/\/$/, ''), token: values['seed-token'] };
+  const own = { plan, serviceEnv, temporalServer, workers, profileDir: values.profile, seed } as const;
   const { api, token, temporal, database } = values;
   const given = [api, token, temporal, database];
   if (values.profile !== undefined && workers !== 1) throw new UsageError('--profile runs one worker of each kind');
@@ -326,6 +335,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
   const endCreate = await sampler.phase('create');
   const create = await createFigures(run);
   await endCreate();
+  const seed = options.seed && (await measureBesideSeed(target.endpoint, options.seed, run.runId, plan.seed, progress));
 
   const api = target.api;
   const configuredMaxBacklog = serviceEnv.ORDERS_MAX_BACKLOG;
@@ -396,6 +406,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
       notes,
     },
     create,
+    seed,
     backlogCheck,
     lifecycle,
     security,

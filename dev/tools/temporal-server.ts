@@ -69,7 +69,17 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   return opts.cliPath
     ? startCli(
         opts.cliPath,
-        { ip, port, uiPort, dbFile, logLevel, address, uiUrl, uiCodecEndpoint: opts.uiCodecEndpoint, pprofPort: opts.pprofPort },
+        {
+          ip,
+          port,
+          uiPort,
+          dbFile,
+          logLevel,
+          address,
+          uiUrl,
+          uiCodecEndpoint: opts.uiCodecEndpoint,
+          pprofPort: opts.pprofPort,
+        },
         opts.onOutput,
       )
     : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
