@@ -177,7 +177,7 @@ export function renderReport(report: BenchReport): string {
     ),
   );
   out.push(
-    'insert = the same order + event insert (one transaction) straight into the same Postgres (pool ≤ 32); wf start = starting an empty workflow on the same server',
+    'insert = the order + event insert of recordOrderCreated (its one statement) straight into the same Postgres (pool ≤ 32); wf start = starting an empty workflow on the same server',
   );
 
   if (report.seed) {

@@ -1,4 +1,4 @@
-// Order persistence: every state change is one guarded, idempotent transaction.
+// Order persistence: every state change is one guarded, idempotent statement.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../db/knex';
 import { EVENTS, ORDERS, toHistoryEntry, type HistoryRow, type OrderRow } from '../db/orders-schema';
@@ -16,19 +16,51 @@ import {
 
 export const ILLEGAL_TRANSITION_ERROR = 'IllegalTransition';
 
-// Each decision is one statement (one round trip, atomic on its own): the row and its event written together.
-const RECORD_CREATED = `
-  WITH inserted AS (
-    INSERT INTO ${ORDERS} (id, customer_id, currency, items, amount, state, cancel_reason, payment_status, payment_id,
-                          idempotency_key, request_fingerprint, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, 'created', NULL, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id, created_at
-  ), recorded AS (
-    INSERT INTO ${EVENTS} (order_id, event, from_state, to_state, reason, dedupe_key, at)
-    SELECT id, 'transition', NULL, 'created', NULL, 'transition:created', created_at FROM inserted
-  )
-  SELECT created_at FROM inserted`;
+/** The tables an order's writes go to (the bench's insert baseline has copies of its own). */
+export interface OrderTables {
+  orders: string;
+  events: string;
+}
+
+const orderTables: OrderTables = { orders: ORDERS, events: EVENTS };
+
+/**
+ * The order's row and its `created` event, one statement (one round trip, atomic on its own, as every decision here
+ * is). False when the row was there already: a retry.
+ */
+export async function insertCreatedOrder(
+  db: Db,
+  { order, requestFingerprint, idempotencyKey }: OrderCreatedRecord,
+  { orders, events }: OrderTables = orderTables,
+): Promise<boolean> {
+  const { rows } = await db.raw<{ rows: unknown[] }>(
+    `WITH inserted AS (
+       INSERT INTO ${orders} (id, customer_id, currency, items, amount, state, cancel_reason, payment_status,
+                              payment_id, idempotency_key, request_fingerprint, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'created', NULL, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, created_at
+     ), recorded AS (
+       INSERT INTO ${events} (order_id, event, from_state, to_state, reason, dedupe_key, at)
+       SELECT id, 'transition', NULL, 'created', NULL, 'transition:created', created_at FROM inserted
+     )
+     SELECT created_at FROM inserted`,
+    [
+      order.id,
+      order.customerId,
+      order.currency,
+      JSON.stringify(order.items),
+      order.amount,
+      order.payment.status,
+      order.payment.id,
+      idempotencyKey,
+      requestFingerprint,
+      order.createdAt,
+      order.createdAt,
+    ],
+  );
+  return rows.length > 0;
+}
 
 // Guarded by the state it leaves: no row comes back when the order is no longer in it.
 const RECORD_TRANSITION = `
@@ -48,21 +80,9 @@ const RECORD_TRANSITION = `
 
 export function createOrderActivities({ db }: { db: Db }): OrderActivities {
   return {
-    async recordOrderCreated({ order, requestFingerprint, idempotencyKey }: OrderCreatedRecord): Promise<RecordedAt> {
-      const { rows } = await db.raw<{ rows: unknown[] }>(RECORD_CREATED, [
-        order.id,
-        order.customerId,
-        order.currency,
-        JSON.stringify(order.items),
-        order.amount,
-        order.payment.status,
-        order.payment.id,
-        idempotencyKey,
-        requestFingerprint,
-        order.createdAt,
-        order.createdAt,
-      ]);
-      if (rows.length > 0) return { at: order.createdAt };
+    async recordOrderCreated(record: OrderCreatedRecord): Promise<RecordedAt> {
+      const { order } = record;
+      if (await insertCreatedOrder(db, record)) return { at: order.createdAt };
       // Recorded before (a retry): the time it was first recorded.
       const stored = await db(ORDERS).where({ id: order.id }).first<{ created_at: Date } | undefined>('created_at');
       // The conflict waited for the other write to commit, so its row is there (a retry tries again if not).
