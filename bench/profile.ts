@@ -20,7 +20,7 @@ import {
 } from './cpu-profiles';
 import { measureLifecycle, type LifecyclePlan } from './lifecycle';
 import { LIFECYCLE_DELIVERY_DELAY_SECONDS } from './plan';
-import { findStackGroups, type ProcessGroup } from './procfs';
+import { findStackGroups, readGroup, type ProcessGroup } from './procfs';
 import type { Progress } from './progress';
 import { table } from './report';
 import { startEmbeddedTarget, type BenchTarget } from './target';
@@ -47,11 +47,20 @@ const GO_WINDOW_SECONDS = 5;
 
 export interface ProcessProfile {
   name: string;
+  /** The process's CPU per order from /proc, the profiler's own thread left out. */
   cpuMsPerOrder: number;
-  /** /proc's CPU per order of each thread name (Node's main thread is `node`; the SDK's Rust core `tokio-runtime-w`). */
+  /** The profiler's own thread (V8's `v8:ProfEvntProc`): what profiling added, not part of the product's cost. */
+  profilerMsPerOrder: number;
+  /**
+   * /proc's CPU per order of each thread name: Node's JS threads are `node` (the main one and the workflow thread),
+   * the SDK's Rust core `tokio-runtime-w`; threads that ended during the window (a vm call's watchdog) are summed.
+   */
   threads: Breakdown;
-  /** From the profiles: the Node threads' own time by package or part, or the Go server's by part and package. */
-  profiled?: { totalMsPerOrder: number; byCategory: Breakdown; byPackage?: Breakdown };
+  /**
+   * From the profiles, by package or part: the Node JS threads' own time (samples' shares scaled to those threads'
+   * CPU: a sample's wall time also counts waits for a core), or the Go server's CPU by part and by package.
+   */
+  profiled?: { totalMsPerOrder: number; byCategory: Breakdown; byPackage?: Breakdown; threads?: string };
 }
 
 export interface ProfileReport {
@@ -67,20 +76,25 @@ export interface ProfileReport {
 
 interface Snapshot {
   groups: ProcessGroup[];
-  threads: Map<number, Map<string, number>>;
+  /** CPU seconds by thread name, and the whole group's (its ended threads and reaped children included). */
+  threads: Map<number, { byName: Map<string, number>; total: number }>;
 }
+
+/** Threads that ended between two snapshots: the group's CPU beyond what its live threads account for. */
+const ENDED_THREADS = '(threads that ended)';
+const PROFILER_THREAD = 'v8:ProfEvntProc';
 
 async function snapshot(): Promise<Snapshot> {
   const groups = (await findStackGroups(process.pid)).filter((group) => group.name !== 'bench');
-  const threads = new Map<number, Map<string, number>>();
+  const threads: Snapshot['threads'] = new Map();
   for (const group of groups) {
     // Postgres is a process per connection: its backends' CPU is summed, not split by thread.
     const members = group.name === 'postgres' ? group.members : [group.root];
-    const total = new Map<string, number>();
+    const byName = new Map<string, number>();
     for (const member of members) {
-      for (const [name, seconds] of await threadCpu(member.pid)) total.set(name, (total.get(name) ?? 0) + seconds);
+      for (const [name, seconds] of await threadCpu(member.pid)) byName.set(name, (byName.get(name) ?? 0) + seconds);
     }
-    threads.set(group.root.pid, total);
+    threads.set(group.root.pid, { byName, total: readGroup(group).cpuSeconds });
   }
   return { groups, threads };
 }
@@ -154,25 +168,39 @@ export async function profileStack(
   const go = await findOnPath('go');
   const processes: ProcessProfile[] = [];
   for (const group of after.groups) {
-    const threadsAfter = after.threads.get(group.root.pid) ?? new Map<string, number>();
-    const threadsBefore = before.threads.get(group.root.pid) ?? new Map<string, number>();
-    const threadMs = new Map([...difference(threadsAfter, threadsBefore)].map(([name, s]) => [name, s * 1000]));
-    const cpuMs = [...threadMs.values()].reduce((sum, ms) => sum + ms, 0);
+    const empty = { byName: new Map<string, number>(), total: 0 };
+    const [end, start] = [after.threads.get(group.root.pid) ?? empty, before.threads.get(group.root.pid) ?? empty];
+    const threadMs = new Map([...difference(end.byName, start.byName)].map(([name, s]) => [name, s * 1000]));
+    const liveMs = [...threadMs.values()].reduce((sum, ms) => sum + ms, 0);
+    const groupMs = (end.total - start.total) * 1000;
+    if (groupMs > liveMs) threadMs.set(ENDED_THREADS, groupMs - liveMs);
+    const profilerMs = threadMs.get(PROFILER_THREAD) ?? 0;
+    threadMs.delete(PROFILER_THREAD);
     const entry: ProcessProfile = {
       name: group.name,
-      cpuMsPerOrder: cpuMs / orders,
+      cpuMsPerOrder: (Math.max(groupMs, liveMs) - profilerMs) / orders,
+      profilerMsPerOrder: profilerMs / orders,
       threads: perOrder(threadMs, orders, 6),
     };
     const files = nodeFiles.filter((file) => file.pid === group.root.pid);
     if (files.length > 0) {
       const byCategory = new Map<string, number>();
+      const busy: string[] = [];
       let busyMs = 0;
       for (const file of files) {
         const thread = await readNodeProfile(file, { fromUs, toUs });
         busyMs += thread.busyMs;
+        busy.push(`${file.thread === 0 ? 'main' : `thread ${file.thread}`} ${(thread.busyMs / orders) | 0 || '<1'}`);
         for (const [category, ms] of thread.byCategory) byCategory.set(category, (byCategory.get(category) ?? 0) + ms);
       }
-      entry.profiled = { totalMsPerOrder: busyMs / orders, byCategory: perOrder(byCategory, orders, 14) };
+      // The samples' shares, scaled to the CPU the JS threads really had.
+      const jsMs = threadMs.get('node') ?? busyMs;
+      const scaled = new Map([...byCategory].map(([category, ms]) => [category, (ms / busyMs) * jsMs]));
+      entry.profiled = {
+        totalMsPerOrder: jsMs / orders,
+        byCategory: perOrder(scaled, orders, 16),
+        threads: `samples' wall ms/order by thread: ${busy.join(', ')}`,
+      };
     } else if (group.name === 'temporal' && goFiles.length > 0) {
       if (go) {
         const server = await readGoProfiles(go, goFiles);
@@ -209,7 +237,7 @@ export function renderProfile(report: ProfileReport): string {
     `CPU per order, profiled: ${report.orders} orders in ${report.windowSeconds.toFixed(1)} s on ${report.temporalServer === 'real' ? 'the production server' : 'the dev server'} (commit ${report.commit}, load ${report.loadAverage.start.toFixed(1)} → ${report.loadAverage.end.toFixed(1)})`,
     '',
     table(
-      ['process', 'CPU ms/order', 'by thread (ms/order)'],
+      ['process', 'CPU ms/order', 'by thread (ms/order)', 'profiler'],
       [
         ...report.processes.map((p) => [
           p.name,
@@ -218,16 +246,20 @@ export function renderProfile(report: ProfileReport): string {
             .filter((t) => t.msPerOrder >= 0.05)
             .map((t) => `${t.category} ${ms(t.msPerOrder)}`)
             .join(', '),
+          p.profilerMsPerOrder > 0 ? ms(p.profilerMsPerOrder) : '',
         ]),
-        ['all', ms(total), ''],
+        ['all', ms(total), '', ms(report.processes.reduce((sum, p) => sum + p.profilerMsPerOrder, 0))],
       ],
     ),
+    "profiler: the profiler's own thread, left out of CPU ms/order (what --profile adds, not what an order costs)",
   ];
   for (const p of report.processes) {
     if (!p.profiled) continue;
     lines.push(
       '',
-      `${p.name}: ${ms(p.profiled.totalMsPerOrder)} ms/order in the profile (${ms(p.cpuMsPerOrder)} by /proc)`,
+      p.profiled.threads
+        ? `${p.name}: its JS threads' ${ms(p.profiled.totalMsPerOrder)} ms/order by own time (${p.profiled.threads})`
+        : `${p.name}: ${ms(p.profiled.totalMsPerOrder)} ms/order in the profile (${ms(p.cpuMsPerOrder)} by /proc)`,
       table(
         ['where', 'ms/order'],
         p.profiled.byCategory.map((row) => [row.category, ms(row.msPerOrder)]),
