@@ -41,7 +41,7 @@ export async function listCpuProfiles(dir: string): Promise<ProfileFile[]> {
 export function bundleModules(code: string): { line: number; module: string }[] {
   const starts: { line: number; module: string }[] = [];
   code.split('\n').forEach((text, line) => {
-    const match = /^\/\*\*\*\/ "([^"]+)":/.exec(text);
+    const match = /^\/\*\*\*\/ "([^"]+)"/.exec(text);
     if (match) starts.push({ line, module: match[1] });
   });
   return starts;

@@ -71,7 +71,18 @@ export interface ProfileReport {
   windowSeconds: number;
   dir: string;
   processes: ProcessProfile[];
+  /** Transactions committed per order in each database of the stack's PostgreSQL (pg_stat_database). */
+  commitsPerOrder: Record<string, number>;
   notes: string[];
+}
+
+/** Commits so far in each database of the stack's PostgreSQL (the orders' own and, with the production server, Temporal's). */
+async function commitsByDatabase(target: BenchTarget): Promise<Map<string, number>> {
+  const rows: { datname: string; xact_commit: string | number }[] = await target.db
+    .select('datname', 'xact_commit')
+    .from('pg_stat_database')
+    .whereNotNull('datname');
+  return new Map(rows.map((row) => [row.datname, Number(row.xact_commit)]));
 }
 
 interface Snapshot {
@@ -143,6 +154,7 @@ export async function profileStack(
   const runId = `profile-${Date.now().toString(36)}`;
   await measureLifecycle(target, `${runId}-warmup`, options.plan.warmup, 1_000, progress);
 
+  const commitsBefore = await commitsByDatabase(target);
   const before = await snapshot();
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   let loading = true;
@@ -156,6 +168,7 @@ export async function profileStack(
   }
   const toUs = Number(process.hrtime.bigint() / 1000n);
   const after = await snapshot();
+  const commitsAfter = await commitsByDatabase(target);
   const goFiles = await goProfiles;
   const orders = life.load.completed;
   const notes: string[] = [];
@@ -223,6 +236,11 @@ export async function profileStack(
     windowSeconds: (toUs - fromUs) / 1e6,
     dir,
     processes: processes.sort((a, b) => b.cpuMsPerOrder - a.cpuMsPerOrder),
+    commitsPerOrder: Object.fromEntries(
+      [...commitsAfter]
+        .map(([name, n]) => [name, (n - (commitsBefore.get(name) ?? 0)) / orders] as const)
+        .filter(([, perOrder]) => perOrder >= 0.05),
+    ),
     notes,
   };
   await writeFile(join(dir, 'profile.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -274,6 +292,12 @@ export function renderProfile(report: ProfileReport): string {
       );
     }
   }
-  lines.push('', `profiles: ${report.dir}`, ...report.notes.map((note) => `note: ${note}`));
+  const commits = Object.entries(report.commitsPerOrder).map(([name, n]) => `${name} ${n.toFixed(1)}`);
+  lines.push(
+    '',
+    `PostgreSQL commits per order: ${commits.join(', ') || 'none'} (the bench's own polling included)`,
+    `profiles: ${report.dir}`,
+    ...report.notes.map((note) => `note: ${note}`),
+  );
   return lines.join('\n');
 }
