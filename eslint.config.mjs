@@ -17,8 +17,8 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code runs in a deterministic sandbox, and domain code with it: no Node built-ins, and no package but
-    // the SDK's workflow and common modules (a library here is evaluated once per cached workflow, ~1 MiB for zod).
+    // Everything in the deterministic workflow sandbox (workflows, their interceptors, the domain): no Node built-ins,
+    // and no package but the SDK's workflow and common modules (a library here is evaluated once per cached workflow).
     files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [

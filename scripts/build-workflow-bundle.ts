@@ -1,6 +1,6 @@
 // Bundles the workflow code ahead of time (the Docker image does this at build), so the orders worker
 // starts from WORKFLOW_BUNDLE_PATH instead of running webpack at every start. The bundle is the one the worker
-// would make itself, tracing interceptors included (src/workers/orders/workflow-bundle.ts).
+// would make itself, made by the one bundler (src/workers/orders/workflow-bundle.ts).
 // `npm run build:workflows [-- <path>]`, by default dist/workflow-bundle.js.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -7,6 +7,23 @@ const DEFAULT_EMBEDDED_PG_PORT = 5433;
 
 const rate = z.coerce.number().min(0).max(1);
 
+/** A comma-separated list of browser origins (`scheme://host[:port]`, nothing after it), as a list. */
+const origins = z
+  .string()
+  .transform((list) => list.split(',').map((origin) => origin.trim()))
+  .pipe(
+    z
+      .array(
+        z
+          .url({ protocol: /^https?$/ })
+          .refine(
+            (url) => URL.canParse(url) && new URL(url).origin === url,
+            'each must be an origin: scheme://host[:port], no path',
+          ),
+      )
+      .min(1),
+  );
+
 const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -46,7 +63,7 @@ const configSchema = z.object({
     .min(1)
     .default(join(__dirname, '..', '.data', 'payload-keys.json')),
   // The Web UI's origins (comma-separated), allowed to call the API's codec endpoint from the browser.
-  CODEC_CORS_ORIGIN: z.string().min(1).default('http://localhost:8233,http://127.0.0.1:8233'),
+  CODEC_CORS_ORIGIN: origins.default(['http://localhost:8233', 'http://127.0.0.1:8233']),
   // Requests per caller (token subject, or address without a token) per minute; far above what a client needs.
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),

@@ -1,11 +1,19 @@
 // Structured logs (pino) for our code and, through an adapter, for the Temporal SDK's own messages.
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 
 export type { Logger };
 
-export function createLogger(name: string, level: string): Logger {
-  return pino({ name, level });
+/** Headers that carry credentials: wherever a log line holds them (top level or one object down), pino redacts them. */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
+export const REDACTED_PATHS = CREDENTIAL_HEADERS.flatMap((header) => [
+  `headers["${header}"]`,
+  `*.headers["${header}"]`,
+]);
+
+/** Every process's logger; `destination` (default stdout) lets a test read what was logged. */
+export function createLogger(name: string, level: string, destination?: DestinationStream): Logger {
+  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: '[Redacted]' } }, destination);
 }
 
 const temporalToPino: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

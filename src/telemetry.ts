@@ -1,7 +1,7 @@
 // OpenTelemetry traces of an order, API → workflow → activities, through the SDK's OpenTelemetry plugin (client,
 // workflow and activity interceptors, and the sink that carries workflow spans out of the sandbox). Off unless an
 // OTLP endpoint is configured: then no tracer or exporter is set up and nothing is intercepted outside the workflow
-// sandbox, whose bundle always carries the workflow interceptors (src/workers/orders/workflow-tracing.ts).
+// sandbox, whose bundle always carries the workflow interceptors (src/workflows/tracing-interceptors.ts).
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';

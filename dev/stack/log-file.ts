@@ -25,7 +25,7 @@ export class LogFile {
     return new Promise((resolve) => this.stream.write('', () => resolve()));
   }
 
-  /** The last lines, each cut to `width` characters (request logs carry every header). */
+  /** The last lines, each cut to `width` characters. */
   async tail(lines = 15, width = 300): Promise<string> {
     const text = await readFile(this.path, 'utf8').catch(() => '');
     return text

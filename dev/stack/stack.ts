@@ -1,15 +1,16 @@
 // The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
 // with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
 // orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger } from '@temporalio/worker';
-import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/api/auth-keys';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
+import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { createDatabase } from '../tools/postgres';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
@@ -34,10 +35,14 @@ export interface Stack {
   operatorToken: string;
   /** A token the API accepts, for any caller. */
   token(claims: TokenClaims): Promise<string>;
+  /** Every secret of the stack: the tokens it minted, payload keys, the database URL, the Temporal API key. */
+  credentials(): string[];
   /** PostgreSQL's supervisor process: stop() stops the database, start() brings it back on its data directory. */
   postgres: ManagedService;
   temporal: TemporalUnderTest;
   temporalKind: TemporalKind;
+  /** The dev server's Web UI, which decodes payloads through the first API's codec endpoint; none on the real one. */
+  temporalUiUrl?: string;
   /** The first instance of each kind; with `workers` or `apis` > 1 the others are in the lists below. */
   ordersWorker: ManagedService;
   paymentsWorker: ManagedService;
@@ -68,9 +73,9 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !ours.test(key)));
 }
 
-/** The orders worker's bundle as the product makes it (tracing interceptors included), built once per stack. */
+/** The orders workers load the bundle the image would carry, built once for all of them. */
 async function writeWorkflowBundle(path: string): Promise<void> {
-  const { code } = await bundleOrderWorkflows(new DefaultLogger('WARN'));
+  const { code } = await bundleOrderWorkflows({ logger: new DefaultLogger('WARN') });
   await writeFile(path, code);
 }
 
@@ -131,18 +136,25 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   await mkdir(logDir);
   // Directly under the temp dir: the unprivileged postgres user must reach it (a root-only parent would not do).
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
-  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const [pgPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
   const bundlePath = join(runDir, 'workflow-bundle.js');
   // The API verifies with this key, as `npm start`'s does with the one under .data/.
   const keyFile = join(runDir, 'signing-key.json');
   const signingKey = await loadOrCreateSigningKey(keyFile);
-  const token = (claims: TokenClaims) => signToken(signingKey, { expiresIn: '24h', ...claims });
+  const minted: string[] = [];
+  const token = async (claims: TokenClaims) => {
+    const signed = await signToken(signingKey, { expiresIn: '24h', ...claims });
+    minted.push(signed);
+    return signed;
+  };
   const operatorToken = await token({ subject: 'e2e-operator', role: 'operator' });
   // Every service encrypts payloads with this key file; the test's own client too, to read the workflows' views.
   const payloadKeysFile = join(runDir, 'payload-keys.json');
-  const payloadCodec = new EncryptionCodec(await loadOrCreatePayloadKeys(payloadKeysFile));
+  const payloadKeys = await loadOrCreatePayloadKeys(payloadKeysFile);
+  const payloadCodec = new EncryptionCodec(payloadKeys);
 
+  const temporalApiKey = randomBytes(24).toString('base64url');
   const temporalLog = join(logDir, 'temporal.log');
   const temporal: TemporalUnderTest =
     temporalKind === 'real'
@@ -156,6 +168,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
           temporalPort,
           join(runDir, 'temporal.db'),
           temporalLog,
+          {
+            port: uiPort,
+            // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
+            codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
+          },
           options.temporalPprofPort,
         );
   const env: NodeJS.ProcessEnv = {
@@ -166,6 +183,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     DELIVERY_DELAY_SECONDS: String(DELIVERY_DELAY_SECONDS),
     LOG_LEVEL: 'info',
     PAYLOAD_KEYS_FILE: payloadKeysFile,
+    // Every service sends it as it would to Temporal Cloud (a server without an authorizer ignores it), so that the
+    // search of the logs for credentials covers it too; TLS stays off on loopback.
+    TEMPORAL_API_KEY: temporalApiKey,
+    TEMPORAL_TLS: 'false',
   };
   const service = (
     serviceName: string,
@@ -209,6 +230,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     service(numbered('api', i), 'src/api/server.ts', 'api listening', {
       PORT: String(apiPorts[i]),
       AUTH_KEY_FILE: keyFile,
+      // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
+      CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
+      ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
       ...envs.api,
     }),
   );
@@ -274,9 +298,16 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       apiUrls,
       operatorToken,
       token,
+      credentials: () => [
+        ...minted,
+        ...payloadKeys.map(({ key }) => key.toString('base64')),
+        postgresUrl(pgPort, 'orders'),
+        temporalApiKey,
+      ],
       postgres,
       temporal,
       temporalKind,
+      temporalUiUrl: temporal instanceof TemporalDevServer ? temporal.uiUrl : undefined,
       ordersWorker: ordersWorkers[0],
       paymentsWorker: paymentsWorkers[0],
       api: apis[0],

@@ -14,7 +14,6 @@ import {
   type TemporalServerPorts,
 } from '../tools/temporal-production';
 import { startTemporalDevServer, type DevServerHandle } from '../tools/temporal-server';
-import { freePort } from '../tools/net';
 import { LogFile } from './log-file';
 
 export async function findTemporalCli(): Promise<string> {
@@ -27,9 +26,16 @@ export async function findTemporalCli(): Promise<string> {
   return cli.path;
 }
 
+/** The dev server's Web UI: its port, the same across restarts, and the codec endpoint it decodes payloads with. */
+export interface DevServerUi {
+  port: number;
+  codecEndpoint: string;
+}
+
 export class TemporalDevServer {
   readonly log: LogFile;
   readonly address: string;
+  readonly uiUrl: string;
   private server: DevServerHandle | undefined;
 
   constructor(
@@ -37,10 +43,12 @@ export class TemporalDevServer {
     private readonly port: number,
     private readonly dbFile: string,
     logPath: string,
+    private readonly ui: DevServerUi,
     private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${port}`;
+    this.uiUrl = `http://127.0.0.1:${ui.port}`;
   }
 
   /** Resolves once the frontend accepts connections; the state file keeps every workflow and timer across starts. */
@@ -49,8 +57,10 @@ export class TemporalDevServer {
     const server = await startTemporalDevServer({
       cliPath: this.cliPath,
       port: this.port,
-      // The dev server exactly as `npm start` runs it, Web UI included; only the ports and the state file differ.
-      uiPort: await freePort(),
+      // The dev server exactly as `npm start` runs it, Web UI and its codec endpoint included; only the ports, the
+      // state file and the codec endpoint's address differ.
+      uiPort: this.ui.port,
+      uiCodecEndpoint: this.ui.codecEndpoint,
       dbFile: this.dbFile,
       pprofPort: this.pprofPort,
       onOutput: (line) => this.log.write(line),

@@ -5,11 +5,11 @@ import type { Db } from '../db/knex';
 import {
   PAYMENT_INVALID_ERROR,
   paymentTokenPattern,
+  type OrderPayment,
   type PaymentActivities,
   type PaymentRequest,
   type PaymentResult,
   type PaymentStatus,
-  type RefundRequest,
   type RefundResult,
 } from '../domain';
 import type { PaymentGateway } from './gateway';
@@ -27,14 +27,15 @@ function invalidPayment(orderId: string, why: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`payment for order ${orderId} is invalid: ${why}`, PAYMENT_INVALID_ERROR);
 }
 
-function newPaymentRow(request: RefundRequest, status: PaymentStatus) {
+/** The order's payment row, made by its first charge attempt (`pending`) or by a refund that came first (`voided`). */
+function newPaymentRow(payment: OrderPayment, status: PaymentStatus) {
   return {
-    order_id: request.orderId,
+    order_id: payment.orderId,
     payment_id: `pay_${randomUUID().replaceAll('-', '')}`,
     status,
-    amount: request.amount,
-    currency: request.currency,
-    customer_id: request.customerId,
+    amount: payment.amount,
+    currency: payment.currency,
+    customer_id: payment.customerId,
   };
 }
 
@@ -67,7 +68,7 @@ export function createPaymentActivities({ db, gateway, heartbeat }: PaymentActiv
       // Committed before any charge: every attempt charges under this one payment id, by which the gateway knows a
       // repeat, so a charge whose answer was lost (a crash, a database outage) is never made a second time.
       await db(PAYMENTS).insert(newPaymentRow(request, 'pending')).onConflict('order_id').ignore();
-      // The row lock is held across the gateway call: a concurrent duplicate or a refund waits for this charge to settle.
+      // The row lock is held across the gateway call: a concurrent duplicate or a refund waits for this charge's answer.
       const row = await db.transaction(async (trx): Promise<PaymentRow> => {
         const current = await trx(PAYMENTS).where({ order_id: request.orderId }).forUpdate().first<PaymentRow>();
         if (current.status !== 'pending') return current;
@@ -79,11 +80,11 @@ export function createPaymentActivities({ db, gateway, heartbeat }: PaymentActiv
             currency: request.currency,
           }),
         );
-        const [settled] = await trx(PAYMENTS)
+        const [answered] = await trx(PAYMENTS)
           .where({ order_id: request.orderId })
           .update({ status: outcome, gateway_reference: reference, updated_at: trx.fn.now() })
           .returning<PaymentRow[]>('*');
-        return settled;
+        return answered;
       });
       switch (row.status) {
         case 'confirmed':
@@ -97,18 +98,18 @@ export function createPaymentActivities({ db, gateway, heartbeat }: PaymentActiv
       }
     },
 
-    async refundPayment(request: RefundRequest): Promise<RefundResult> {
+    async refundPayment(payment: OrderPayment): Promise<RefundResult> {
       return db.transaction(async (trx) => {
         // Voiding first means a charge attempt that arrives later finds the order closed and is refused.
-        await trx(PAYMENTS).insert(newPaymentRow(request, 'voided')).onConflict('order_id').ignore();
-        const current = await trx(PAYMENTS).where({ order_id: request.orderId }).forUpdate().first<PaymentRow>();
+        await trx(PAYMENTS).insert(newPaymentRow(payment, 'voided')).onConflict('order_id').ignore();
+        const current = await trx(PAYMENTS).where({ order_id: payment.orderId }).forUpdate().first<PaymentRow>();
         // pending: an attempt died without an answer, so whatever it may have charged is voided at the gateway.
         const reversal =
           current.status === 'confirmed' ? 'refunded' : current.status === 'pending' ? 'voided' : undefined;
         if (!reversal) return { status: current.status, paymentId: current.payment_id };
         await whileBeating(() => gateway.refund({ paymentId: current.payment_id, amount: current.amount }));
         await trx(PAYMENTS)
-          .where({ order_id: request.orderId })
+          .where({ order_id: payment.orderId })
           .update({ status: reversal, refunded_at: trx.fn.now(), updated_at: trx.fn.now() });
         return { status: reversal, paymentId: current.payment_id };
       });

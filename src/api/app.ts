@@ -48,7 +48,7 @@ export interface AppDeps {
   /** How callers are verified: the identity provider's keys, or the embedded default's. */
   auth: AuthOptions;
   /** The payload codec the Web UI's codec endpoint serves; no endpoint without it. */
-  codec?: { codec: PayloadCodec; corsOrigin: string };
+  codec?: { codec: PayloadCodec; corsOrigins: string[] };
   /** The operator console's files and settings; no /console without them. */
   operatorConsole?: { assets: ConsoleAssets; settings: ConsoleSettings };
   /** What tells consoles that orders changed; the server closes it at shutdown so no stream holds the drain. */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { orderStates } from '../domain';
 import type { OrderReads } from './order-reads';
+import { routeTemplate } from './route-template';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -49,7 +50,7 @@ export function createMetrics({ reads, logger }: { reads: OrderReads; logger: Lo
   const recordRequests: RequestHandler = (req, res, next) => {
     const stopTimer = duration.startTimer();
     res.once('finish', () => {
-      const labels = { method: req.method, route: req.route ? req.route.path : 'unmatched', status: res.statusCode };
+      const labels = { method: req.method, route: routeTemplate(req), status: res.statusCode };
       requests.inc(labels);
       stopTimer(labels);
     });

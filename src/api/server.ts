@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     db,
     logger,
     auth,
-    codec: { codec, corsOrigin: config.CODEC_CORS_ORIGIN },
+    codec: { codec, corsOrigins: config.CODEC_CORS_ORIGIN },
     operatorConsole: {
       assets: await loadConsoleAssets(config.CONSOLE_ASSETS_DIR),
       settings: { temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.temporal.namespace },

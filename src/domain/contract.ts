@@ -62,15 +62,18 @@ export interface OrderWorkflowInput {
 /** The type of the non-retryable failure processPayment raises for a token the gateway refuses. */
 export const PAYMENT_INVALID_ERROR = 'PaymentInvalid';
 
-export interface PaymentRequest {
+/** What an order pays, as the payments service knows it: its charge and its refund both name it. */
+export interface OrderPayment {
   orderId: string;
   customerId: string;
   amount: number;
   currency: string;
-  paymentToken: string;
 }
 
-export type RefundRequest = Omit<PaymentRequest, 'paymentToken'>;
+/** A charge: the order's payment and the token to charge it to. */
+export interface PaymentRequest extends OrderPayment {
+  paymentToken: string;
+}
 
 export interface PaymentResult {
   /** `voided`: the order was cancelled before this charge could go through. */
@@ -85,7 +88,7 @@ export interface RefundResult {
 
 export interface PaymentActivities {
   processPayment(request: PaymentRequest): Promise<PaymentResult>;
-  refundPayment(request: RefundRequest): Promise<RefundResult>;
+  refundPayment(payment: OrderPayment): Promise<RefundResult>;
 }
 
 export interface OrderCreatedRecord {

@@ -4,12 +4,15 @@
 import type { OrderItem } from './order';
 
 export const ORDER_LIMITS = {
+  // Also the bound of a caller's subject (a token's `sub`), which for a customer is its customer id.
   customerIdLength: 64,
   items: 100,
   skuLength: 64,
   quantity: 1000,
   // Caps keep every amount an exact integer (quantity × unitPrice × items stays far below 2^53).
   unitPrice: 1_000_000_000,
+  cancelReasonLength: 200,
+  cancelRequestIdLength: 100,
 } as const;
 
 export const paymentTokenPattern = /^tok_[A-Za-z0-9_]{1,60}$/;

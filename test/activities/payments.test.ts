@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createMockGateway, type PaymentGateway } from '../../src/activities/gateway';
 import { createPaymentActivities } from '../../src/activities/payments';
 import { PAYMENT_INVALID_ERROR, type PaymentActivities, type PaymentRequest } from '../../src/domain';
-import { gate } from '../workflow/fakes';
+import { gate } from '../support/gate';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../../dev/support/poll';
 

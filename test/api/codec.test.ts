@@ -4,6 +4,7 @@ import { defaultPayloadConverter, METADATA_ENCODING_KEY } from '@temporalio/comm
 import express from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
+import { loadConfig } from '../../src/config';
 import { EncryptionCodec, parsePayloadKeys } from '../../src/payload-codec';
 import { unreachableDependencies, silentLogger, testAuth, tokenFor, type Unreachable } from './harness';
 
@@ -54,7 +55,8 @@ describe('the codec endpoint', () => {
   let unreachable: Unreachable;
   let app: express.Express;
   const codec = new EncryptionCodec([newKey]);
-  const uiOrigin = 'http://localhost:8233';
+  // As the default: the Web UI by either of its host names.
+  const uiOrigins = ['http://localhost:8233', 'http://127.0.0.1:8233'];
   const asJson = (payload: ReturnType<typeof plain>) => ({
     metadata: Object.fromEntries(
       Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
@@ -70,7 +72,7 @@ describe('the codec endpoint', () => {
       logger: silentLogger,
       config: { deliveryDelaySeconds: 1 },
       auth: testAuth,
-      codec: { codec, corsOrigin: uiOrigin },
+      codec: { codec, corsOrigins: uiOrigins },
     });
   });
   afterAll(async () => {
@@ -99,21 +101,49 @@ describe('the codec endpoint', () => {
     expect(Buffer.from(encoded.body.payloads[0].data, 'base64').toString('latin1')).not.toMatch(/tok_visa/);
   });
 
-  it('decodes nothing for a customer token or no token, and admits only the Web UI origin', async () => {
+  it('decodes nothing for a customer token or no token', async () => {
     const customer = await tokenFor({ subject: 'c-42', role: 'customer' });
     const [sealed] = await codec.encode([plain()]);
     const body = { payloads: [asJson(sealed)] };
     await request(app).post('/codec/decode').send(body).expect(401);
     await request(app).post('/codec/decode').set('Authorization', `Bearer ${customer}`).send(body).expect(401);
-    const preflight = await request(app)
-      .options('/codec/decode')
-      .set('Origin', uiOrigin)
-      .set('Access-Control-Request-Method', 'POST');
-    expect(preflight.headers['access-control-allow-origin']).toBe(uiOrigin);
+  });
+
+  it("answers each Web UI origin's preflight and POST with that one origin, and a foreign origin with none", async () => {
+    const operator = await tokenFor({ subject: 'ops', role: 'operator' });
+    const [sealed] = await codec.encode([plain()]);
+    for (const origin of uiOrigins) {
+      const preflight = await request(app)
+        .options(`/codec/t/${operator}/decode`)
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'content-type,x-namespace');
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+      const post = await request(app)
+        .post(`/codec/t/${operator}/decode`)
+        .set('Origin', origin)
+        .send({ payloads: [asJson(sealed)] })
+        .expect(200);
+      expect(post.headers['access-control-allow-origin']).toBe(origin);
+      expect(post.headers.vary).toMatch(/Origin/);
+    }
     const foreign = await request(app)
       .options('/codec/decode')
       .set('Origin', 'http://evil.example')
       .set('Access-Control-Request-Method', 'POST');
-    expect(foreign.headers['access-control-allow-origin']).not.toBe('http://evil.example');
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('CODEC_CORS_ORIGIN', () => {
+  it('is a comma-separated list of origins, the local Web UI by both names by default', () => {
+    expect(loadConfig({}).CODEC_CORS_ORIGIN).toEqual(['http://localhost:8233', 'http://127.0.0.1:8233']);
+    expect(loadConfig({ CODEC_CORS_ORIGIN: 'https://ui.example, http://10.0.0.5:8080' }).CODEC_CORS_ORIGIN).toEqual([
+      'https://ui.example',
+      'http://10.0.0.5:8080',
+    ]);
+    expect(() => loadConfig({ CODEC_CORS_ORIGIN: 'https://ui.example/namespaces' })).toThrow(/CODEC_CORS_ORIGIN/);
+    expect(() => loadConfig({ CODEC_CORS_ORIGIN: 'ui.example' })).toThrow(/CODEC_CORS_ORIGIN/);
   });
 });

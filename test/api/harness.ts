@@ -6,9 +6,16 @@ import type { Worker } from '@temporalio/worker';
 import express, { type Express } from 'express';
 import request from 'supertest';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { JWK } from 'jose';
+import { importJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
 import { createApp, type AppConfig, type AppDeps } from '../../src/api/app';
-import { embeddedAuthOptions, signToken, type SigningKey, type TokenClaims } from '../../src/api/auth-keys';
+import {
+  EMBEDDED_AUDIENCE,
+  EMBEDDED_ISSUER,
+  embeddedAuthOptions,
+  signToken,
+  type SigningKey,
+  type TokenClaims,
+} from '../../src/api/auth-keys';
 import { cancelAnswerSchema, orderSchema } from '../../src/api/schemas/responses';
 import { embeddedDatabaseUrl } from '../../src/config';
 import { createDb, type Db } from '../../src/db/knex';
@@ -18,7 +25,7 @@ import { createLogger } from '../../src/logging';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../../dev/support/poll';
 import { freePort } from '../../dev/tools/net';
-import { createDevServerEnv } from '../../dev/tools/temporal-env';
+import { createDevServerEnv } from '../support/temporal-env';
 import { createOrdersWorker } from '../../src/workers/orders/worker';
 import { createPaymentsWorker } from '../../src/workers/payments/worker';
 
@@ -35,6 +42,69 @@ export const testSigningKey: SigningKey = {
 export const testAuth = embeddedAuthOptions(testSigningKey);
 export const tokenFor = (claims: TokenClaims) => signToken(testSigningKey, claims);
 const operatorToken = tokenFor({ subject: 'api-tier-operator', role: 'operator' });
+
+const ourKey = () => ({ kid: testSigningKey.kid, alg: 'ES256' });
+
+/** A token with the tier's claims, signed as `sign` says. */
+async function craft(sign: (jwt: SignJWT) => Promise<string>, claims: Record<string, unknown> = {}) {
+  return sign(
+    new SignJWT({ ...claims })
+      .setSubject('c-alice')
+      .setIssuer(EMBEDDED_ISSUER)
+      .setAudience(EMBEDDED_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('1h'),
+  );
+}
+
+/** Authorization headers the API must refuse with 401, each named (undefined: no header at all). */
+export async function refusedAuthorizations(): Promise<[string, string | undefined][]> {
+  const foreign = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const key = await importJWK(testSigningKey.privateJwk, 'ES256');
+  const publicJwk = JSON.stringify(testSigningKey.publicJwk as JWK);
+  const unsecured = new UnsecuredJWT({})
+    .setSubject('c-alice')
+    .setIssuer(EMBEDDED_ISSUER)
+    .setAudience(EMBEDDED_AUDIENCE)
+    .setExpirationTime('1h')
+    .encode();
+  return [
+    ['no token', undefined],
+    ['a malformed header', 'Token abc'],
+    ['a malformed token', 'Bearer not.a.jwt'],
+    ['alg none', `Bearer ${unsecured}`],
+    [
+      'HS256 signed with the public key (HS/RS confusion)',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader({ alg: 'HS256', kid: testSigningKey.kid }).sign(new TextEncoder().encode(publicJwk)))}`,
+    ],
+    ['a foreign key', `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).sign(foreign))}`],
+    [
+      'expired',
+      `Bearer ${await craft((jwt) =>
+        jwt
+          .setProtectedHeader(ourKey())
+          .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+          .sign(key),
+      )}`,
+    ],
+    [
+      'not yet valid (nbf)',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).setNotBefore('10m').sign(key))}`,
+    ],
+    [
+      'a wrong issuer',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).setIssuer('someone').sign(key))}`,
+    ],
+    [
+      'a wrong audience',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).setAudience('another-api').sign(key))}`,
+    ],
+    [
+      'an oversized token',
+      `Bearer ${await craft((jwt) => jwt.setProtectedHeader(ourKey()).sign(key), { pad: 'x'.repeat(9_000) })}`,
+    ],
+  ];
+}
 
 /** The app on the tier's key; a request without an Authorization header is an operator's. */
 export function createTestApp(deps: Omit<AppDeps, 'auth'>): Express {

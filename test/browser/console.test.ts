@@ -1,4 +1,5 @@
-// The operator console in a real headless Chromium against the whole product as separate processes (test/e2e/stack).
+// The operator console in a real headless Chromium against the whole product as separate processes (dev/stack), and
+// the Temporal Web UI the console links to, decoding through the API's codec endpoint.
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'puppeteer-core';
 import type { OrderView } from '../../src/domain';
@@ -14,7 +15,8 @@ let browser: Browser;
 beforeAll(async () => {
   // Confirmed orders stay confirmed (no delivery within a test), so a cancel from the page has something to do.
   [stack, browser] = await Promise.all([
-    startStack('browser', { api: { DELIVERY_DELAY_SECONDS: '3600' } }),
+    // The dev server: it serves the Web UI.
+    startStack('browser', { api: { DELIVERY_DELAY_SECONDS: '3600' } }, { temporal: 'dev' }),
     launchChromium(),
   ]);
   // Warm: the first order of a fresh stack also waits for the workers' first workflow and activity tasks.
@@ -164,7 +166,7 @@ it("shows an order's history as a timeline in order, with who cancelled it and w
     expect(entries[1]).toContain('confirmed');
     expect(entries[2]).toMatch(/cancelled.*reason: wrong address.*by e2e-operator/);
     const link = await page.$eval('a[target="_blank"]', (a) => a.getAttribute('href'));
-    expect(link).toBe(`http://localhost:8233/namespaces/default/workflows/order-${order.id}`);
+    expect(link).toBe(`${stack.temporalUiUrl}/namespaces/default/workflows/order-${order.id}`);
     // Every control has a name a screen reader can say.
     const unnamed = await page.$$eval('input, select, button, a', (controls) =>
       controls
@@ -177,6 +179,20 @@ it("shows an order's history as a timeline in order, with who cancelled it and w
         .map((c) => c.outerHTML),
     );
     expect(unnamed).toEqual([]);
+  }));
+
+it("opens the order in the Temporal Web UI from its page, and the UI shows the order's sku decoded", () =>
+  onPage(browser, 'web-ui-decoded', async (page) => {
+    // A sku of this order alone, and every payload in Temporal encrypted: the page shows it only if the UI decoded it.
+    const sku = `WEB-UI-${randomUUID().slice(0, 8)}`;
+    const order = await createOrder(customer('web-ui'), { items: [{ sku, quantity: 1, unitPrice: 100 }] });
+    await waitForState(order.id, 'confirmed');
+    await openConsole(page, `#/orders/${order.id}`);
+    const link = await (await page.waitForSelector('a[target="_blank"]'))!.evaluate((a) => a.href);
+    await page.goto(link);
+    // The workflow's input, as the UI prints it once the codec endpoint (another origin) has decoded it.
+    const decoded = JSON.stringify(`"sku": "${sku}"`);
+    await page.waitForFunction(`document.body.innerText.includes(${decoded})`, { timeout: 30_000 });
   }));
 
 it('cancels from the page: the API answer shows, and the order ends cancelled', () =>

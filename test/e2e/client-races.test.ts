@@ -8,6 +8,7 @@ import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } fro
 import { statesOf, waitUntilAllFinal } from './order-probes';
 import { mapConcurrent } from '../../dev/support/map-concurrent';
 import { createOrders, orderBody, scenarioCustomer } from './workload';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(240_000);
 
@@ -29,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 it('ends each of 100 orders cancelled at the delivery boundary either cancelled and refunded or delivered with the cancel rejected, never both, never neither', () =>

@@ -13,6 +13,7 @@ import {
 } from './order-probes';
 import { createOrders, downtime, mixedOrders, scenarioCustomer } from './workload';
 import { OUTAGE_MS, OUTAGE_ORDERS as ORDERS, readinessBecomes, temporalOutageScenario } from './temporal-outage';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(240_000);
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 it('resumes every workflow and timer when the Temporal server restarts on its state file, losing nothing', () =>

@@ -10,6 +10,7 @@ import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } fro
 import { TemporalProductionServer } from '../../dev/stack/temporal-server';
 import { createOrders, downtime, mixedOrders, scenarioCustomer } from './workload';
 import { OUTAGE_MS, OUTAGE_ORDERS as ORDERS, temporalOutageScenario } from './temporal-outage';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(300_000);
 
@@ -34,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 it.each([

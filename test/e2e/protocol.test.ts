@@ -10,6 +10,7 @@ import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack
 import { mapConcurrent } from '../../dev/support/map-concurrent';
 import { createOrders, downtime, mixedOrders, orderBody, scenarioCustomer } from './workload';
 import { DELIVERY_DELAY_SECONDS } from '../../dev/stack/stack';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(300_000);
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 /** Rows exist only once an orders worker has run the order's first step. */

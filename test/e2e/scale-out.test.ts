@@ -11,6 +11,7 @@ import { inState, waitUntilAllFinal } from './order-probes';
 import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
 import { mapConcurrent } from '../../dev/support/map-concurrent';
 import { mixedOrders, scenarioCustomer } from './workload';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(300_000);
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 interface SpreadCreate {

@@ -7,6 +7,7 @@ import { startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack
 import { waitUntilAllFinal } from './order-probes';
 import { mapConcurrent } from '../../dev/support/map-concurrent';
 import { createOrders, orderBody, scenarioCustomer } from './workload';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(240_000);
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 it('settles 500 concurrent orders, each delivered or cancelled, with about half the payments approved', () =>

@@ -14,6 +14,7 @@ import {
   waitUntilMidFlight,
 } from './order-probes';
 import { createOrders, downtime, mixedOrders, orderBody, scenarioCustomer } from './workload';
+import { stopAndSearchLogs } from './credential-search';
 
 jest.setTimeout(240_000);
 
@@ -39,7 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await figures.flush();
-  await stack?.stop();
+  if (stack) await stopAndSearchLogs(stack);
 });
 
 it('finishes every order after the orders worker is SIGKILLed, delivering what fell due while it was down once it is back', () =>

@@ -7,7 +7,7 @@ import { orderWorkflowId, type OrderWorkflowInput } from '../../src/domain';
 import { EncryptionCodec } from '../../src/payload-codec';
 import { discardedWorkflowSpans } from '../../src/telemetry';
 import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 
 const quiet = new DefaultLogger('WARN');
@@ -102,11 +102,11 @@ describe('recorded order histories', () => {
 
   it('replay without nondeterminism against the current workflow code, bundled as the image bundles it', async () => {
     // Tracing interceptors included (src/workers/orders/workflow-bundle.ts): recorded without them, histories replay.
-    expect(await replayAll(await bundleOrderWorkflows(quiet))).toEqual([]);
+    expect(await replayAll(await bundleOrderWorkflows({ logger: quiet }))).toEqual([]);
   });
 
   it('fail to replay against a workflow changed incompatibly, so such a change cannot pass unnoticed', async () => {
-    const bundle = await bundleWorkflowCode({
+    const bundle = await bundleOrderWorkflows({
       workflowsPath: require.resolve('./incompatible-workflow'),
       logger: quiet,
     });

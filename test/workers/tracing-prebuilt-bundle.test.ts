@@ -20,7 +20,7 @@ import { orderWorkflowId } from '../../src/domain';
 import { EncryptionCodec, parsePayloadKeys } from '../../src/payload-codec';
 import { discardedWorkflowSpans } from '../../src/telemetry';
 import { startService, type ServiceProcess } from '../../dev/tools/service-process';
-import { createDevServerEnv } from '../../dev/tools/temporal-env';
+import { createDevServerEnv } from '../support/temporal-env';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../../dev/support/poll';
 import { freePort } from '../../dev/tools/net';

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startTracing, type Tracing } from '../../src/telemetry';
-import { createDevServerEnv } from '../../dev/tools/temporal-env';
+import { createDevServerEnv } from '../support/temporal-env';
 import { eventually } from '../../dev/support/poll';
 import { tracedWorkflow } from './fixtures/traced-workflow';
 

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerStatus } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { startService, type ServiceProcess } from '../../dev/tools/service-process';
-import { createDevServerEnv } from '../../dev/tools/temporal-env';
+import { createDevServerEnv } from '../support/temporal-env';
 import { startWorkerHealthServer, type WorkerHealthServer } from '../../src/workers/health-server';
 import { eventually } from '../../dev/support/poll';
 import { freePort } from '../../dev/tools/net';

@@ -2,7 +2,8 @@
 // test server stops skipping time for the rest of that environment's life (timers then take real time).
 import { cancelSignal } from '../../src/domain';
 import { eventually } from '../../dev/support/poll';
-import { FakeOrderStore, FakePayments, gate } from './fakes';
+import { gate } from '../support/gate';
+import { FakeOrderStore, FakePayments } from './fakes';
 import { startWorkflowHarness, type WorkflowHarness } from './harness';
 
 let harness: WorkflowHarness;

@@ -13,7 +13,7 @@ import {
   type PaymentActivities,
   type PaymentRequest,
   type PaymentResult,
-  type RefundRequest,
+  type OrderPayment,
   type RefundResult,
   type TransitionRecord,
 } from '../../src/domain';
@@ -92,19 +92,19 @@ export class FakeOrderStore implements OrderActivities {
 
 export class FakePayments implements PaymentActivities {
   readonly charges: PaymentRequest[] = [];
-  readonly refunds: RefundRequest[] = [];
+  readonly refunds: OrderPayment[] = [];
   /** How each charge attempt answers; the default approves. */
   charge: (request: PaymentRequest, attempt: number) => Promise<PaymentResult> = async () => ({
     status: 'confirmed',
     paymentId: 'pay_1',
   });
-  refund: (request: RefundRequest) => Promise<RefundResult> = async () => ({ status: 'refunded', paymentId: 'pay_1' });
+  refund: (request: OrderPayment) => Promise<RefundResult> = async () => ({ status: 'refunded', paymentId: 'pay_1' });
 
   processPayment = async (request: PaymentRequest) => {
     this.charges.push(request);
     return this.charge(request, this.charges.length);
   };
-  refundPayment = async (request: RefundRequest) => {
+  refundPayment = async (request: OrderPayment) => {
     this.refunds.push(request);
     return this.refund(request);
   };
@@ -112,11 +112,4 @@ export class FakePayments implements PaymentActivities {
 
 export function invalidToken(): never {
   throw ApplicationFailure.nonRetryable('payment token refused', PAYMENT_INVALID_ERROR);
-}
-
-/** A promise with its resolver, for holding a fake activity until the test lets it go. */
-export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => (open = resolve));
-  return { promise, open };
 }

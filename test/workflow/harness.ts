@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { DefaultLogger, Worker } from '@temporalio/worker';
 import {
   ORDERS_TASK_QUEUE,
   orderWorkflowId,
@@ -14,8 +14,9 @@ import {
   type OrderView,
   type OrderWorkflowInput,
 } from '../../src/domain';
-import { createTimeSkippingEnv } from '../../dev/tools/temporal-env';
+import { createTimeSkippingEnv } from '../support/temporal-env';
 import type { orderWorkflow } from '../../src/workflows';
+import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { eventually } from '../../dev/support/poll';
 import type { FakeOrderStore, FakePayments } from './fakes';
 
@@ -39,10 +40,8 @@ export function newOrderInput(overrides: Partial<OrderWorkflowInput['order']> = 
 
 export async function startWorkflowHarness() {
   const env: TestWorkflowEnvironment = await createTimeSkippingEnv();
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+  // The sandbox the orders worker runs, tracing interceptors included.
+  const workflowBundle = await bundleOrderWorkflows({ logger: new DefaultLogger('WARN') });
 
   return {
     env,

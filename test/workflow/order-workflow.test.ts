@@ -1,7 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { cancelSignal, cancelUpdate, statusQuery } from '../../src/domain';
 import { eventually } from '../../dev/support/poll';
-import { FakeOrderStore, FakePayments, gate, invalidToken } from './fakes';
+import { gate } from '../support/gate';
+import { FakeOrderStore, FakePayments, invalidToken } from './fakes';
 import { DELIVERY_DELAY_SECONDS, newOrderInput, startWorkflowHarness, type WorkflowHarness } from './harness';
 
 let harness: WorkflowHarness;

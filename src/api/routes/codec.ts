@@ -1,7 +1,7 @@
 // The codec endpoint of the Temporal Web UI and CLI (their codec server protocol): POST /codec/decode and
 // /codec/encode with `{ payloads }` in Temporal's JSON form. Only for an operator: the token comes as a Bearer header
 // (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends no header of its own.
-// CORS admits the Web UI's origin only.
+// CORS admits the Web UI's origins only, answering each with its own: a browser accepts one origin in the header.
 import cors from 'cors';
 import express, { Router, type Request, type Response } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -16,8 +16,8 @@ interface JsonPayload {
 export interface CodecRouteDeps {
   codec: PayloadCodec;
   authenticator: Authenticator;
-  /** The Web UI's origins, comma-separated, e.g. http://localhost:8233. */
-  corsOrigin: string;
+  /** The Web UI's origins, e.g. http://localhost:8233. */
+  corsOrigins: string[];
 }
 
 const fromJson = ({ metadata = {}, data = '' }: JsonPayload): Payload => ({
@@ -40,17 +40,20 @@ function payloadsOf(body: unknown): JsonPayload[] {
   return payloads as JsonPayload[];
 }
 
-export function codecRoutes({ codec, authenticator, corsOrigin }: CodecRouteDeps): Router {
+export function codecRoutes({ codec, authenticator, corsOrigins }: CodecRouteDeps): Router {
   const router = Router();
+  // A list: the cors package answers an origin on it with that origin alone, and any other with none.
   const admit = cors({
-    origin: corsOrigin,
+    origin: corsOrigins,
     methods: ['POST'],
     allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
   });
 
-  async function requireOperator(req: Request): Promise<void> {
+  async function requireOperator(req: Request, res: Response): Promise<void> {
     const header = req.params.token ? `Bearer ${req.params.token}` : req.get('authorization');
     const caller = await authenticator.verify(header);
+    // The request's log line names who decoded.
+    res.locals.caller = caller;
     if (caller.role !== 'operator') throw new Unauthenticated('the codec endpoint is for operators');
   }
 
@@ -60,7 +63,7 @@ export function codecRoutes({ codec, authenticator, corsOrigin }: CodecRouteDeps
       const { operation } = req.params;
       if (operation !== 'encode' && operation !== 'decode')
         throw new HttpProblem(404, `no codec operation ${operation}`);
-      await requireOperator(req);
+      await requireOperator(req, res);
       const payloads = payloadsOf(req.body).map(fromJson);
       const done = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
       res.json({ payloads: done.map(toJson) });

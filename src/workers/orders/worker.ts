@@ -34,7 +34,7 @@ export async function createOrdersWorker({
   // Always a bundle, never workflowsPath: with that the SDK's OpenTelemetry plugin would add its own interceptors.
   const workflowBundle = workflowBundlePath
     ? { codePath: workflowBundlePath }
-    : await bundleOrderWorkflows(Runtime.instance().logger);
+    : await bundleOrderWorkflows({ logger: Runtime.instance().logger });
   return Worker.create({
     connection,
     namespace,

@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { sdkDownloadIntoCache } from './cache';
-import { resolveTemporalCli } from './temporal-cli';
-import { freePort } from './net';
-import { orderSearchAttributes, startTemporalDevServer } from './temporal-server';
-import { resolveTestServer } from './test-server';
+import { sdkDownloadIntoCache } from '../../dev/tools/cache';
+import { resolveTemporalCli } from '../../dev/tools/temporal-cli';
+import { freePort } from '../../dev/tools/net';
+import { orderSearchAttributes, startTemporalDevServer } from '../../dev/tools/temporal-server';
+import { resolveTestServer } from '../../dev/tools/test-server';
 
 async function withHint<T>(usingSdkDownload: boolean, start: () => Promise<T>): Promise<T> {
   try {

@@ -1,7 +1,7 @@
-// Runs in the workflow sandbox (a workflow interceptor module of every bundle, see workflow-bundle.ts): the SDK's
+// Runs in the workflow sandbox (the interceptor module of every bundle, src/workers/orders/workflow-bundle.ts): the SDK's
 // OpenTelemetry workflow interceptors, for the orders whose start carried a trace context. An order started by an
 // untraced API (tracing off) never loads them. Each workflow in the sandbox evaluates its own copy of the
-// OpenTelemetry modules, which cost ~1.1 MiB per cached order and ~15 ms of CPU per order (docs/decisions.md).
+// OpenTelemetry modules, which is why only traced orders pay for them (cost measured in docs/decisions.md).
 // Decided from the order's history, not from the worker's configuration, so that every worker and every replay
 // runs the same sandbox: the interceptors draw span ids from the workflow's Math.random, which uuid4() shares.
 import type {
@@ -21,7 +21,8 @@ interface OpenTelemetryInterceptors {
 }
 
 function loadOpenTelemetryInterceptors(): OpenTelemetryInterceptors {
-  // A require, not an import: evaluated only here, for a traced order (webpack bundles it either way).
+  // A require, not an import: evaluated only here, for a traced order (webpack bundles it either way). The one package
+  // besides the SDK's workflow modules that sandbox code may load: the SDK's own workflow interceptors.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const otel = require('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors') as {
     interceptors(): OpenTelemetryInterceptors;
