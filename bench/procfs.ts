@@ -107,6 +107,8 @@ const serviceMarkers: { name: string; matches: (p: ProcInfo) => boolean }[] = [
     name: 'temporal',
     matches: (p) => p.cmdline.includes('server start-dev') || /temporal-server start/.test(p.cmdline),
   },
+  // The load balancer in front of a Temporal cluster's frontends (--temporal-nodes).
+  { name: 'haproxy', matches: (p) => p.comm === 'haproxy' },
   // The postmaster: its backends and background workers retitle themselves `postgres: …`.
   { name: 'postgres', matches: (p) => p.comm === 'postgres' && !p.cmdline.startsWith('postgres:') },
 ];

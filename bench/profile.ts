@@ -147,6 +147,7 @@ export async function profileStack(
     deliveryDelaySeconds: LIFECYCLE_DELIVERY_DELAY_SECONDS,
     serviceEnv: options.serviceEnv,
     temporalServer: options.temporalServer,
+    temporalNodes: 1,
     workers: 1,
     profile: { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${nodeDir}`], temporalPprofPort: pprofPort },
   });

@@ -70,6 +70,8 @@ export interface BenchReport {
     temporalCli: string | undefined;
     /** The bench's own stack: which Temporal server (`dev` or `real`), and orders/payments workers of each kind. */
     temporalServer?: 'dev' | 'real';
+    /** Production Temporal nodes behind HAProxy (absent in runs from before the option: one). */
+    temporalNodes?: number;
     workers?: number;
     /** Seconds until the stack answered. */
     startupSeconds: number;
@@ -126,6 +128,13 @@ function failureText(failures: Record<string, number>): string {
   return entries.length === 0 ? '0' : entries.map(([kind, n]) => `${n} ${kind}`).join(', ');
 }
 
+function temporalDescription(server: 'dev' | 'real', nodes: number): string {
+  if (server === 'dev') return 'dev server';
+  return nodes > 1
+    ? `cluster of ${nodes} production servers behind HAProxy, on PostgreSQL`
+    : 'production server on PostgreSQL';
+}
+
 export function renderReport(report: BenchReport): string {
   const out: string[] = [];
   const { meta } = report;
@@ -137,7 +146,7 @@ export function renderReport(report: BenchReport): string {
   out.push(
     `service settings: ${env.length === 0 ? 'product defaults' : env.map(([k, v]) => `${k}=${v}`).join(' ')}` +
       `${meta.temporalCli ? `; TEMPORAL_CLI=${meta.temporalCli}` : ''}` +
-      `${meta.temporalServer ? `; Temporal ${meta.temporalServer === 'real' ? 'production server on PostgreSQL' : 'dev server'}` : ''}` +
+      `${meta.temporalServer ? `; Temporal ${temporalDescription(meta.temporalServer, meta.temporalNodes ?? 1)}` : ''}` +
       `${meta.workers ? `; ${meta.workers} orders + ${meta.workers} payments worker(s)` : ''}` +
       `${meta.target === 'embedded' ? `; stack up in ${meta.startupSeconds.toFixed(0)} s` : ''}`,
   );

@@ -43,11 +43,14 @@ import type { TemporalKind } from '../dev/stack/stack';
 import { connectExternalTarget, startEmbeddedTarget, type BenchTarget, type ExternalAddresses } from './target';
 import { deliveryRows, timerAccuracy } from './timers';
 
-const USAGE = `usage: npm run bench [-- --quick] [--temporal-server dev|real] [--workers N] [--env KEY=VALUE ...]
+const USAGE = `usage: npm run bench [-- --quick] [--temporal-server dev|real] [--temporal-nodes N] [--workers N]
+                     [--env KEY=VALUE ...]
                      [--api URL --token JWT --temporal HOST:PORT --database URL [--namespace NS]]
   --quick          about a minute or two: small counts and short windows (a smoke check)
   --temporal-server dev (default): the Temporal dev server \`npm start\` runs; real: the production
                    temporal-server persisting in the stack's PostgreSQL, as docker-compose runs it
+  --temporal-nodes N  N production temporal-server nodes (1 to 3) on 127.0.0.2, 127.0.0.3, … over the same
+                   PostgreSQL, HAProxy in front of their frontends (implies --temporal-server real; default 1)
   --workers N      N orders workers and N payments workers in the bench's own stack (default 1)
   --api, --token, --temporal, --database
                    drive a stack that is already running instead of starting one (all four together;
@@ -68,6 +71,7 @@ interface Options {
   external?: ExternalAddresses;
   serviceEnv: Record<string, string>;
   temporalServer: TemporalKind;
+  temporalNodes: number;
   workers: number;
   /** `--profile DIR`: profile the lifecycle instead of the full report. */
   profileDir?: string;
@@ -86,7 +90,8 @@ function parseOptions(argv: string[]): Options {
       database: { type: 'string' },
       namespace: { type: 'string', default: 'default' },
       env: { type: 'string', multiple: true, default: [] },
-      'temporal-server': { type: 'string', default: 'dev' },
+      'temporal-server': { type: 'string' },
+      'temporal-nodes': { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
       render: { type: 'string' },
       profile: { type: 'string' },
@@ -110,24 +115,30 @@ function parseOptions(argv: string[]): Options {
     serviceEnv[match[1]] = match[2];
   }
   const plan = values.quick ? quickPlan : defaultPlan;
-  const temporalServer = values['temporal-server'];
+  const temporalNodes = Number(values['temporal-nodes']);
+  if (!Number.isInteger(temporalNodes) || temporalNodes < 1 || temporalNodes > 3)
+    throw new UsageError('--temporal-nodes: expected 1 to 3');
+  const temporalServer = values['temporal-server'] ?? (temporalNodes > 1 ? 'real' : 'dev');
   if (temporalServer !== 'dev' && temporalServer !== 'real')
     throw new UsageError(`--temporal-server ${temporalServer}: expected dev or real`);
+  if (temporalNodes > 1 && temporalServer !== 'real')
+    throw new UsageError('--temporal-nodes: a cluster is of production servers (--temporal-server real)');
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 8) throw new UsageError('--workers: expected 1 to 8');
   const seed =
     values.seed === undefined ? undefined : { url: values.seed.replace(/\/$/, ''), token: values['seed-token'] };
-  const own = { plan, serviceEnv, temporalServer, workers, profileDir: values.profile, seed } as const;
+  const own = { plan, serviceEnv, temporalServer, temporalNodes, workers, profileDir: values.profile, seed } as const;
   const { api, token, temporal, database } = values;
   const given = [api, token, temporal, database];
-  if (values.profile !== undefined && workers !== 1) throw new UsageError('--profile runs one worker of each kind');
+  if (values.profile !== undefined && (workers !== 1 || temporalNodes !== 1))
+    throw new UsageError('--profile runs one worker of each kind and one Temporal node');
   if (given.every((value) => value === undefined)) return own;
   if (values.profile !== undefined) throw new UsageError("--profile needs the bench's own stack");
   if (api === undefined || token === undefined || temporal === undefined || database === undefined)
     throw new UsageError('--api, --token, --temporal and --database go together');
   if (Object.keys(serviceEnv).length > 0) throw new UsageError("--env applies to the bench's own stack only");
-  if (temporalServer !== 'dev' || workers !== 1)
-    throw new UsageError("--temporal-server and --workers apply to the bench's own stack only");
+  if (temporalServer !== 'dev' || temporalNodes !== 1 || workers !== 1)
+    throw new UsageError("--temporal-server, --temporal-nodes and --workers apply to the bench's own stack only");
   return {
     ...own,
     external: {
@@ -297,7 +308,7 @@ function heldStep(result: OpenLoopResult) {
 }
 
 async function bench(options: Options, resources: Resources, progress: Progress): Promise<BenchReport> {
-  const { plan, external, serviceEnv, temporalServer, workers } = options;
+  const { plan, external, serviceEnv, temporalServer, temporalNodes, workers } = options;
   const startedAt = new Date();
   const loadStart = loadavg()[0];
 
@@ -310,6 +321,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
         deliveryDelaySeconds: LIFECYCLE_DELIVERY_DELAY_SECONDS,
         serviceEnv,
         temporalServer,
+        temporalNodes,
         workers,
       });
   resources.target = target;
@@ -401,6 +413,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
       serviceEnv,
       temporalCli: process.env.TEMPORAL_CLI,
       temporalServer: external ? undefined : temporalServer,
+      temporalNodes: external ? undefined : temporalNodes,
       workers: external ? undefined : workers,
       startupSeconds,
       notes,

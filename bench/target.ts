@@ -41,6 +41,8 @@ export interface EmbeddedOptions {
   serviceEnv: Record<string, string>;
   /** The dev server (`npm start`'s) or the production server on PostgreSQL (docker-compose's). */
   temporalServer: TemporalKind;
+  /** Production Temporal nodes behind a load balancer (1: a lone server). */
+  temporalNodes: number;
   /** Orders workers and payments workers, each. */
   workers: number;
   /** `--profile`: Node's flags for the workers and the API, and the Temporal server's pprof port. */
@@ -51,6 +53,7 @@ export async function startEmbeddedTarget({
   deliveryDelaySeconds,
   serviceEnv,
   temporalServer,
+  temporalNodes,
   workers,
   profile,
 }: EmbeddedOptions): Promise<BenchTarget> {
@@ -63,7 +66,7 @@ export async function startEmbeddedTarget({
       api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
     },
     // The workers' own entry points, as `npm start` runs them (not the e2e wrappers that record gateway calls).
-    { temporal: temporalServer, workers, productEntryPoints: true, ...profile },
+    { temporal: temporalServer, temporalNodes, workers, productEntryPoints: true, ...profile },
   );
   return {
     kind: 'embedded',

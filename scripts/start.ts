@@ -1,5 +1,6 @@
 // `npm start`: the whole product in one terminal — embedded PostgreSQL and a Temporal dev server unless
-// DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, migrations, both workers and the API. Ctrl-C stops it all.
+// DATABASE_URL / TEMPORAL_ADDRESS point elsewhere, migrations, both workers and the API. A child that exits on its
+// own is started again (dev/tools/supervisor.ts); a crash loop or a bad configuration stops it all, as does Ctrl-C.
 import { join } from 'node:path';
 import { signToken, loadOrCreateSigningKey } from '../src/api/auth-keys';
 import { loadConfig } from '../src/config';
@@ -11,23 +12,53 @@ import {
   startLocalTemporal,
   type Stoppable,
 } from '../dev/tools/local-stack';
-import { startService, type ServiceProcess } from '../dev/tools/service-process';
+import { readableLogLine, startService } from '../dev/tools/service-process';
+import { Supervisor, type ChildSpec } from '../dev/tools/supervisor';
 
 const root = join(__dirname, '..');
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
-const servers: Stoppable[] = [];
-const services: ServiceProcess[] = [];
+// The services stop before the servers they use, and PostgreSQL (which is not supervised) last.
+const events = { say, giveUp: (reason: string) => void stopAll(1, reason) };
+const services = new Supervisor(events);
+const temporalServer = new Supervisor(events);
+let database: Stoppable | undefined;
 let stopping = false;
 
-async function stopAll(exitCode: number): Promise<void> {
+async function stopAll(exitCode: number, reason?: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say('stopping…');
-  await Promise.all(services.map((service) => service.stop()));
-  for (const server of servers.reverse()) await server.stop();
+  say(reason ?? 'stopping…');
+  services.halt();
+  temporalServer.halt();
+  await services.stopAll();
+  await temporalServer.stopAll();
+  await database?.stop();
   say('stopped');
   process.exit(exitCode);
+}
+
+const LAST_LINES = 5;
+
+/** A service of src/ as a supervised child: its output prefixed with its name, its last lines kept for a crash. */
+function serviceChild(name: string, script: string, env: NodeJS.ProcessEnv): ChildSpec {
+  const lines: string[] = [];
+  return {
+    name,
+    lastLines: () => lines,
+    start: async () =>
+      startService({
+        name,
+        script: join(root, script),
+        env,
+        onLine: (line) => {
+          const readable = readableLogLine(line);
+          lines.push(readable);
+          if (lines.length > LAST_LINES) lines.shift();
+          process.stdout.write(`[${name}] ${readable}\n`);
+        },
+      }),
+  };
 }
 
 async function main(): Promise<void> {
@@ -35,11 +66,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
   const config = loadConfig();
 
-  if (!process.env.DATABASE_URL)
-    servers.push(await startLocalDatabase({ root, port: config.EMBEDDED_PG_PORT, log: say }));
+  if (!process.env.DATABASE_URL) database = await startLocalDatabase({ root, port: config.EMBEDDED_PG_PORT, log: say });
   if (!process.env.TEMPORAL_ADDRESS) {
     const uiCodecEndpoint = await localCodecEndpoint(config);
-    servers.push(await startLocalTemporal({ root, log: say, uiCodecEndpoint }));
+    await temporalServer.supervise({
+      name: 'temporal',
+      lastLines: () => [],
+      start: () => startLocalTemporal({ root, log: say, uiCodecEndpoint }),
+    });
   }
 
   const db = createDb({ url: config.DATABASE_URL, poolMax: 1 });
@@ -51,19 +85,13 @@ async function main(): Promise<void> {
     DATABASE_URL: config.DATABASE_URL,
     TEMPORAL_ADDRESS: config.temporal.connectionOptions.address,
   };
-  for (const [name, script] of [
-    ['orders', 'src/workers/orders/main.ts'],
-    ['payments', 'src/workers/payments/main.ts'],
-    ['api', 'src/api/server.ts'],
-  ] as const) {
-    const service = startService({ name, script: join(root, script), env });
-    services.push(service);
-    void service.exited.then((code) => {
-      if (stopping) return;
-      say(`${name} exited unexpectedly (${code}); stopping everything`);
-      void stopAll(1);
-    });
-  }
+  await Promise.all(
+    [
+      ['orders', 'src/workers/orders/main.ts'],
+      ['payments', 'src/workers/payments/main.ts'],
+      ['api', 'src/api/server.ts'],
+    ].map(([name, script]) => services.supervise(serviceChild(name, script, env))),
+  );
 
   const api = `http://localhost:${config.PORT}`;
   await waitForReady(`${api}/readyz`);

@@ -5,6 +5,9 @@ import { z } from 'zod';
 
 const DEFAULT_EMBEDDED_PG_PORT = 5433;
 
+// host:port, the host a name, an IPv4 address or a bracketed IPv6 one.
+const temporalAddress = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
 const rate = z.coerce.number().min(0).max(1);
 
 /** A comma-separated list of browser origins (`scheme://host[:port]`, nothing after it), as a list. */
@@ -108,13 +111,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration: AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE go together');
   }
   const temporal = loadClientConnectConfig({ overrideEnvVars: present as Record<string, string> });
+  const address = temporal.connectionOptions.address ?? config.TEMPORAL_ADDRESS;
+  // Malformed is a bad configuration, stopped here; a well-formed address that does not answer is waited for.
+  if (!temporalAddress.test(address)) {
+    throw new ConfigError(`invalid configuration: TEMPORAL_ADDRESS: expected host:port, got "${address}"`);
+  }
   return {
     ...config,
     DATABASE_URL: config.DATABASE_URL ?? embeddedDatabaseUrl(config.EMBEDDED_PG_PORT),
     temporal: {
       connectionOptions: {
         ...temporal.connectionOptions,
-        address: temporal.connectionOptions.address ?? config.TEMPORAL_ADDRESS,
+        address,
       },
       namespace: temporal.namespace ?? config.TEMPORAL_NAMESPACE,
     },

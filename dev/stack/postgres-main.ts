@@ -8,8 +8,11 @@ async function main(): Promise<void> {
   const dataDir = process.env.E2E_PG_DATA_DIR;
   const port = Number(process.env.E2E_PG_PORT);
   if (!dataDir || !Number.isInteger(port)) throw new Error('E2E_PG_DATA_DIR and E2E_PG_PORT must be set');
+  const maxConnections = process.env.E2E_PG_MAX_CONNECTIONS ? Number(process.env.E2E_PG_MAX_CONNECTIONS) : undefined;
+  if (maxConnections !== undefined && !Number.isInteger(maxConnections))
+    throw new Error('E2E_PG_MAX_CONNECTIONS must be an integer');
   const log = (msg: string) => console.log(JSON.stringify({ msg }));
-  const server = await startEmbeddedPostgres({ dataDir, port, persistent: true, log });
+  const server = await startEmbeddedPostgres({ dataDir, port, persistent: true, maxConnections, log });
   const parent = process.ppid;
   let stopping = false;
   const stop = async (why: string) => {

@@ -6,10 +6,17 @@ export interface ServiceSpec {
   name: string;
   /** The TypeScript entry point, run with tsx. */
   script: string;
-  /** The `msg` of the log line that says the service is up. */
+  /** How the `msg` of the log line that says the service is up begins. */
   readyMessage: string;
   /** Node's own flags for the process (the bench's --profile). */
   nodeArgs?: string[];
+  /** Where the service answers readiness (/readyz), when it has such a port. */
+  readinessUrl?: string;
+}
+
+export interface StartOptions {
+  /** Another line to wait for than the spec's, e.g. `waiting for temporal` for a start during an outage. */
+  readyMessage?: string;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -20,6 +27,7 @@ export class ManagedService {
   readonly unexpectedExits: string[] = [];
   private process: ServiceProcess | undefined;
   private expectingExit = false;
+  private currentLines: string[] = [];
 
   constructor(
     private readonly spec: ServiceSpec,
@@ -33,18 +41,36 @@ export class ManagedService {
     return this.spec.name;
   }
 
+  get readinessUrl(): string | undefined {
+    return this.spec.readinessUrl;
+  }
+
+  /** The raw output lines of the current run (since the last start). */
+  get lines(): readonly string[] {
+    return this.currentLines;
+  }
+
   get running(): boolean {
     const child = this.process?.child;
     return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
   /** Starts the process (with `env` changed from now on) and resolves with the milliseconds until it was ready. */
-  async start(env: NodeJS.ProcessEnv = {}): Promise<number> {
+  async start(
+    env: NodeJS.ProcessEnv = {},
+    { readyMessage = this.spec.readyMessage }: StartOptions = {},
+  ): Promise<number> {
     if (this.running) throw new Error(`${this.name} is already running`);
     this.env = { ...this.env, ...env };
     this.log.mark(`start${Object.keys(env).length > 0 ? ` with ${JSON.stringify(env)}` : ''}`);
     const startedAt = Date.now();
-    let onLine: (line: string) => void = (line) => this.log.write(line);
+    const lines: string[] = [];
+    this.currentLines = lines;
+    const record = (line: string) => {
+      lines.push(line);
+      this.log.write(line);
+    };
+    let onLine: (line: string) => void = record;
     const started = startService({
       name: this.name,
       script: this.spec.script,
@@ -65,8 +91,8 @@ export class ManagedService {
         READY_TIMEOUT_MS,
       );
       onLine = (line) => {
-        this.log.write(line);
-        if (line.includes(`"msg":"${this.spec.readyMessage}"`)) {
+        record(line);
+        if (line.includes(`"msg":"${readyMessage}`)) {
           clearTimeout(timer);
           resolve();
         }

@@ -1,6 +1,7 @@
 // The whole product as separate OS processes on free loopback ports: PostgreSQL, a Temporal server (the dev server
-// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL), the
-// orders worker, the payments worker and the API, optionally several of each. Scenarios kill, stop and restart any.
+// with its state in a file, or with E2E_TEMPORAL=real the production server persisting in the same PostgreSQL, or a
+// cluster of production servers behind a load balancer), the orders worker, the payments worker and the API,
+// optionally several of each. Scenarios kill, stop and restart any.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,17 +18,16 @@ import { eventually } from '../support/poll';
 import { freePort } from '../tools/net';
 import { readGatewayCalls, type GatewayCall } from './gateway-calls';
 import { ManagedService } from './service';
-import {
-  findTemporalCli,
-  TemporalDevServer,
-  TemporalProductionServer,
-  type TemporalUnderTest,
-} from './temporal-server';
+import { TemporalCluster } from './temporal-cluster';
+import { findTemporalCli, TemporalDevServer, TemporalProductionServer } from './temporal-server';
 
 const root = join(__dirname, '..', '..');
 
 /** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
 export const DELIVERY_DELAY_SECONDS = 2;
+
+/** The Temporal of an e2e stack: the dev server, one production server, or a cluster of them. */
+export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer | TemporalCluster;
 
 export interface Stack {
   apiUrl: string;
@@ -113,6 +113,11 @@ export interface StackOptions {
    * wrappers, which can crash on cue (E2E_CRASH_AFTER) and write every gateway call to the log for the audit.
    */
   productEntryPoints?: boolean;
+  /**
+   * Production Temporal nodes (default 1); more than one makes a cluster behind a load balancer (temporal-cluster.ts),
+   * and needs `temporal: 'real'`.
+   */
+  temporalNodes?: number;
 }
 
 function temporalKindFromEnv(): TemporalKind {
@@ -130,7 +135,8 @@ export interface ServiceEnvs {
 
 export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
   const temporalKind = options.temporal ?? temporalKindFromEnv();
-  const { workers = 1, apis: apiCount = 1 } = options;
+  const { workers = 1, apis: apiCount = 1, temporalNodes = 1 } = options;
+  if (temporalNodes > 1 && temporalKind !== 'real') throw new Error('a Temporal cluster is of production servers');
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
   await mkdir(logDir);
@@ -138,6 +144,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const pgDataDir = await mkdtemp(join(tmpdir(), 'e2e-pg-'));
   const [pgPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
+  // Each worker's /readyz and /metrics: orders workers first, then payments workers.
+  const healthPorts = await Promise.all(Array.from({ length: 2 * workers }, () => freePort()));
   const bundlePath = join(runDir, 'workflow-bundle.js');
   // The API verifies with this key, as `npm start`'s does with the one under .data/.
   const keyFile = join(runDir, 'signing-key.json');
@@ -156,25 +164,25 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
 
   const temporalApiKey = randomBytes(24).toString('base64url');
   const temporalLog = join(logDir, 'temporal.log');
+  const temporalPostgres = { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' };
   const temporal: TemporalUnderTest =
-    temporalKind === 'real'
-      ? await TemporalProductionServer.create(
-          { host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'postgres' },
-          temporalLog,
-          options.temporalPprofPort,
-        )
-      : new TemporalDevServer(
-          await findTemporalCli(),
-          temporalPort,
-          join(runDir, 'temporal.db'),
-          temporalLog,
-          {
-            port: uiPort,
-            // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
-            codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
-          },
-          options.temporalPprofPort,
-        );
+    temporalNodes > 1
+      ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
+      : temporalKind === 'real'
+        ? await TemporalProductionServer.create(temporalPostgres, temporalLog, { pprofPort: options.temporalPprofPort })
+        : new TemporalDevServer(
+            await findTemporalCli(),
+            temporalPort,
+            join(runDir, 'temporal.db'),
+            temporalLog,
+            {
+              port: uiPort,
+              // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
+              codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
+            },
+            options.temporalPprofPort,
+          );
+  const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
     DATABASE_URL: postgresUrl(pgPort, 'orders'),
@@ -193,10 +201,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     script: string,
     readyMessage: string,
     extra: NodeJS.ProcessEnv = {},
+    readinessUrl?: string,
     nodeArgs = options.nodeArgs,
   ) =>
     new ManagedService(
-      { name: serviceName, script: join(root, script), readyMessage, nodeArgs },
+      { name: serviceName, script: join(root, script), readyMessage, readinessUrl, nodeArgs },
       join(logDir, `${serviceName}.log`),
       {
         ...env,
@@ -206,42 +215,59 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
   const { productEntryPoints = false } = options;
-  // Each worker's health port chosen by the OS: the product's defaults (9464, 9465) belong to `npm start`.
-  const workerEnv = productEntryPoints ? { WORKER_HEALTH_PORT: '0' } : {};
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
-  const ordersWorkers = each(workers, (i) =>
-    service(
+  const workerHealth = (port: number) =>
+    [{ WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`] as const;
+  const ordersWorkers = each(workers, (i) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPorts[i]);
+    return service(
       numbered('orders-worker', i),
       productEntryPoints ? 'src/workers/orders/main.ts' : 'dev/stack/orders-worker.ts',
       'worker started',
-      { WORKFLOW_BUNDLE_PATH: bundlePath, ...workerEnv, ...envs.ordersWorker },
-    ),
-  );
+      { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...envs.ordersWorker },
+      readinessUrl,
+    );
+  });
   // The product's payments worker with its gateway calls on record, so the audit can count charges.
-  const paymentsWorkers = each(workers, (i) =>
-    service(
+  const paymentsWorkers = each(workers, (i) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPorts[workers + i]);
+    return service(
       numbered('payments-worker', i),
       productEntryPoints ? 'src/workers/payments/main.ts' : 'dev/stack/recording-payments-worker.ts',
       'worker started',
-      { ...workerEnv, ...envs.paymentsWorker },
-    ),
-  );
+      { ...healthEnv, ...envs.paymentsWorker },
+      readinessUrl,
+    );
+  });
   const apis = each(apiCount, (i) =>
-    service(numbered('api', i), 'src/api/server.ts', 'api listening', {
-      PORT: String(apiPorts[i]),
-      AUTH_KEY_FILE: keyFile,
-      // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
-      CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
-      ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
-      ...envs.api,
-    }),
+    service(
+      numbered('api', i),
+      'src/api/server.ts',
+      'api listening',
+      {
+        PORT: String(apiPorts[i]),
+        AUTH_KEY_FILE: keyFile,
+        // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
+        CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
+        ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
+        ...envs.api,
+      },
+      `http://127.0.0.1:${apiPorts[i]}/readyz`,
+    ),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
   const postgres = service(
     'postgres',
     'dev/stack/postgres-main.ts',
     'postgres ready',
-    { E2E_PG_DATA_DIR: pgDataDir, E2E_PG_PORT: String(pgPort) },
+    {
+      E2E_PG_DATA_DIR: pgDataDir,
+      E2E_PG_PORT: String(pgPort),
+      // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
+      // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
+      ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
+    },
+    undefined,
     [], // its supervisor only waits on the server: nothing of the product's to profile
   );
 
@@ -266,7 +292,8 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     await attempt(() => postgres.stop());
     killAll(); // leftovers only: everything above has stopped by now
     process.removeListener('exit', killAll);
-    await Promise.all([...services, temporal, postgres].map((s) => attempt(() => s.log.close())));
+    const logs = [...services.map((s) => s.log), ...temporalLogs, postgres.log];
+    await Promise.all(logs.map((log) => attempt(() => log.close())));
     await attempt(() => rm(pgDataDir, { recursive: true, force: true }));
     await attempt(() => rm(join(runDir, 'temporal.db'), { force: true })); // the dev server's
     if (failures.length > 0) throw new AggregateError(failures, 'stopping the e2e stack failed');
@@ -275,9 +302,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   try {
     // The production server persists in this PostgreSQL, so it starts once the database is up.
     const temporalUp =
-      temporal instanceof TemporalProductionServer
-        ? startPostgres(postgres, pgPort).then(() => temporal.start())
-        : allSettled([startPostgres(postgres, pgPort), temporal.start()]);
+      temporal instanceof TemporalDevServer
+        ? allSettled([startPostgres(postgres, pgPort), temporal.start()])
+        : startPostgres(postgres, pgPort).then(() => temporal.start());
     await allSettled([temporalUp, writeWorkflowBundle(bundlePath)]);
     await allSettled(services.map((s) => s.start()));
     client = new Client({
@@ -329,7 +356,9 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       unexpectedExits: () => services.flatMap((s) => s.unexpectedExits),
       logReport: async () => {
         const logs = await Promise.all(
-          [postgres, temporal, ...services].map(async (s) => `==> ${s.log.path} <==\n${await s.log.tail()}`),
+          [postgres.log, ...temporalLogs, ...services.map((s) => s.log)].map(
+            async (log) => `==> ${log.path} <==\n${await log.tail()}`,
+          ),
         );
         return logs.join('\n\n');
       },

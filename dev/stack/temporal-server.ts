@@ -84,6 +84,19 @@ export class TemporalDevServer {
   }
 }
 
+export interface ProductionServerOptions {
+  /** The address it binds, 127.0.0.1 unless given; each node of a cluster has a loopback alias of its own. */
+  ip?: string;
+  /** Free ports chosen for it unless given; the nodes of a cluster share theirs, each on its own address. */
+  ports?: TemporalServerPorts;
+  /** Whether start() also sets up the schemas and the namespace, as for a lone server (default); a cluster does it once. */
+  setsUp?: boolean;
+  /** The server's own log level (default warn); a cluster's nodes log at info, which shows membership and shards move. */
+  logLevel?: 'info' | 'warn';
+  /** Serve Go's pprof on this loopback port (the bench's --profile). */
+  pprofPort?: number;
+}
+
 /** The production server (temporal-server on PostgreSQL, the one docker-compose runs), as the e2e tier drives it. */
 export class TemporalProductionServer {
   readonly log: LogFile;
@@ -93,44 +106,49 @@ export class TemporalProductionServer {
   private constructor(
     private readonly binaries: TemporalServerBinaries,
     private readonly postgres: TemporalPostgres,
+    private readonly ip: string,
     private readonly ports: TemporalServerPorts,
+    private readonly setsUp: boolean,
+    private readonly logLevel: 'info' | 'warn',
     logPath: string,
     private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
-    this.address = `127.0.0.1:${ports.FRONTEND_GRPC_PORT}`;
+    this.address = `${ip}:${ports.FRONTEND_GRPC_PORT}`;
   }
 
   static async create(
     postgres: TemporalPostgres,
     logPath: string,
-    pprofPort?: number,
+    { ip = '127.0.0.1', ports, setsUp = true, logLevel = 'warn', pprofPort }: ProductionServerOptions = {},
   ): Promise<TemporalProductionServer> {
-    const binaries = await resolveTemporalServer({ build: false });
-    if (!binaries) {
-      throw new Error(
-        `E2E_TEMPORAL=real needs temporal-server ${TEMPORAL_SERVER_VERSION} in the tools cache: run \`npm run tools\` once`,
-      );
-    }
-    return new TemporalProductionServer(binaries, postgres, await freeServerPorts(), logPath, pprofPort);
+    const binaries = await productionBinaries();
+    const chosen = ports ?? (await freeServerPorts());
+    return new TemporalProductionServer(binaries, postgres, ip, chosen, setsUp, logLevel, logPath, pprofPort);
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
   }
 
   /** The first start sets up the schemas and the namespace (as compose's one-shot jobs do); later ones find them. */
   async start(): Promise<void> {
     this.log.mark(`start on ${this.address}, persisting in PostgreSQL on port ${this.postgres.port}`);
-    await setupTemporalSchema(this.binaries, this.postgres);
+    if (this.setsUp) await setupTemporalSchema(this.binaries, this.postgres);
     const server = await startTemporalServer({
       binaries: this.binaries,
       postgres: this.postgres,
+      ip: this.ip,
       ports: this.ports,
       pprofPort: this.pprofPort,
+      logLevel: this.logLevel,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`temporal-server did not start: ${error.message}; see ${this.log.path}`);
     });
     this.server = server;
     void server.exited.then((code) => this.log.mark(`exited (${code})`));
-    await ensureNamespace(this.address, 'default');
+    if (this.setsUp) await ensureNamespace(this.address, 'default');
   }
 
   async stop(): Promise<void> {
@@ -153,5 +171,12 @@ export class TemporalProductionServer {
   }
 }
 
-/** The Temporal server of an e2e stack, either kind. */
-export type TemporalUnderTest = TemporalDevServer | TemporalProductionServer;
+export async function productionBinaries(): Promise<TemporalServerBinaries> {
+  const binaries = await resolveTemporalServer({ build: false });
+  if (!binaries) {
+    throw new Error(
+      `the production Temporal server needs temporal-server ${TEMPORAL_SERVER_VERSION} in the tools cache: run \`npm run tools\` once`,
+    );
+  }
+  return binaries;
+}

@@ -1,6 +1,8 @@
 // Process and file helpers shared by the tool installers and the server launchers.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { createInterface } from 'node:readline';
 import { access, chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
 
@@ -66,4 +68,46 @@ export async function installAtomically(
   } finally {
     await rm(tmpDir, { recursive: true, force: true });
   }
+}
+
+/** A long-running server process as its launcher controls it. */
+export interface Supervised {
+  /** The exit code, or 128 + the signal's number. */
+  exited: Promise<number>;
+  running(): boolean;
+  /** SIGTERM, SIGKILL after `graceMs` if it hangs; resolves once it is gone. */
+  stop(graceMs: number): Promise<void>;
+  /** The crash: SIGKILL, resolved once it is gone. */
+  kill(): Promise<void>;
+  /** SIGKILL at once, synchronously: for the last-resort cleanup of an exiting process. */
+  killNow(): void;
+}
+
+/** Supervises a spawned server; with `onOutput`, each line of its stdout and stderr (spawned as pipes) goes there. */
+export function supervise(child: ChildProcess, onOutput?: (line: string) => void): Supervised {
+  if (onOutput) {
+    for (const stream of [child.stdout, child.stderr])
+      if (stream) createInterface({ input: stream }).on('line', onOutput);
+  }
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+  });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    exited,
+    running,
+    async stop(graceMs) {
+      if (running()) child.kill('SIGTERM');
+      const forced = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited.finally(() => clearTimeout(forced));
+    },
+    async kill() {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
+    killNow() {
+      if (running()) child.kill('SIGKILL');
+    },
+  };
 }

@@ -3,13 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export { freePort } from '../../src/net';
 
-/** Whether `port` on loopback can be bound now. */
-export function portIsFree(port: number): Promise<boolean> {
+/** Whether `port` on `host` (a loopback address) can be bound now. */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();
     server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 

@@ -28,6 +28,8 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** false: the data directory is deleted on stop (tests). */
   persistent: boolean;
+  /** PostgreSQL's `max_connections` (its default, 100, unless given). */
+  maxConnections?: number;
   log?: Log;
 }
 
@@ -166,7 +168,7 @@ export class PostgresUnreachableError extends Error {
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  const { dataDir, port, persistent, log = () => undefined } = opts;
+  const { dataDir, port, persistent, maxConnections, log = () => undefined } = opts;
   if (isRoot) await checkReachableByPostgresUser(dataDir);
   const EmbeddedPostgresClass = await loadEmbeddedPostgres(log);
   let serverOutput = '';
@@ -181,7 +183,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user (and tries to create one
       // even when not root, which fails, hence only as root).
       createPostgresUser: isRoot,
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='].concat(
+        maxConnections ? ['-c', `max_connections=${maxConnections}`] : [],
+      ),
       onLog: (message) => (serverOutput = (serverOutput + message).slice(-4000)),
       onError: (error) => log(`postgres: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -275,7 +279,7 @@ async function clearStalePidFile(dataDir: string, log: Log): Promise<void> {
   for (let i = 0; i < 300 && existsSync(`/proc/${pid}`); i++) await sleep(100);
 }
 
-async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {

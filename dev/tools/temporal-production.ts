@@ -2,16 +2,14 @@
 // Docker: configured only through the docker image's environment variables, persisting in PostgreSQL.
 import { spawn } from 'node:child_process';
 import { cp, readFile, rename } from 'node:fs/promises';
-import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { toolsCacheDir } from './cache';
-import { findOnPath, installAtomically, isExecutable, run, type Log } from './exec';
+import { findOnPath, installAtomically, isExecutable, run, supervise, type Log } from './exec';
 import { portIsFree, waitForPort } from './net';
 import { orderSearchAttributes } from './temporal-server';
 
@@ -160,14 +158,17 @@ export type TemporalServerPorts = Record<(typeof PORT_VARIABLES)[number] | 'FRON
 
 /**
  * Free loopback ports for every service of one server, chosen once: a restart binds the same ones. Below 32768: the
- * server records each member's port in PostgreSQL as a SMALLINT, and the OS hands out ephemeral ports above it.
+ * server records each member's port in PostgreSQL as a SMALLINT, and the OS hands out ephemeral ports above it. With
+ * several `ips` (the nodes of a cluster, one per loopback alias) each port is free on every one of them.
  */
-export async function freeServerPorts(): Promise<TemporalServerPorts> {
+export async function freeServerPorts(ips: readonly string[] = ['127.0.0.1']): Promise<TemporalServerPorts> {
   const taken = new Set<number>();
+  const freeEverywhere = async (port: number) =>
+    (await Promise.all(ips.map((ip) => portIsFree(port, ip)))).every(Boolean);
   const pick = async (): Promise<number> => {
     for (;;) {
       const port = 20_000 + Math.floor(Math.random() * 12_000);
-      if (!taken.has(port) && (await portIsFree(port))) {
+      if (!taken.has(port) && (await freeEverywhere(port))) {
         taken.add(port);
         return port;
       }
@@ -224,26 +225,8 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     env,
     stdio: opts.onOutput ? ['ignore', 'pipe', 'pipe'] : 'inherit',
   });
-  const onOutput = opts.onOutput;
-  if (onOutput)
-    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream! }).on('line', onOutput);
-  const exited = new Promise<number>((resolveExit, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolveExit(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
-  const running = () => child.exitCode === null && child.signalCode === null;
-  const stop = async () => {
-    if (running()) child.kill('SIGTERM');
-    const forced = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited.finally(() => clearTimeout(forced));
-  };
-  const kill = async () => {
-    if (running()) child.kill('SIGKILL');
-    await exited;
-  };
-  const killNow = () => {
-    if (running()) child.kill('SIGKILL');
-  };
+  const { exited, stop: stopWithin, kill, killNow } = supervise(child, opts.onOutput);
+  const stop = () => stopWithin(20_000);
   try {
     await Promise.race([
       waitForPort(ip, frontendPort, 120_000).then(() => waitForNamespaceService(address, 120_000)),

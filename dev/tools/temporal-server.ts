@@ -1,15 +1,13 @@
 // Runs the Temporal dev server that `npm run temporal`, `npm start` and the e2e tests share.
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { mkdir } from 'node:fs/promises';
-import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { customerIdSearchAttribute, orderStateSearchAttribute } from '../../src/domain';
 import { sdkDownloadIntoCache } from './cache';
-import { run, type Log } from './exec';
+import { run, supervise, type Log } from './exec';
 import { canConnect, waitForPort } from './net';
 
 export const orderSearchAttributes = [orderStateSearchAttribute, customerIdSearchAttribute];
@@ -133,21 +131,8 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
       .concat(searchAttributeArgs),
     { stdio: onOutput ? ['ignore', 'pipe', 'pipe'] : 'inherit' },
   );
-  if (onOutput)
-    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream! }).on('line', onOutput);
-  const exited = new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
-  const running = () => child.exitCode === null && child.signalCode === null;
-  const stop = async () => {
-    if (running()) child.kill('SIGTERM');
-    const forced = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited.finally(() => clearTimeout(forced));
-  };
-  const killNow = () => {
-    if (running()) child.kill('SIGKILL');
-  };
+  const { exited, stop: stopWithin, killNow } = supervise(child, onOutput);
+  const stop = () => stopWithin(15_000);
   try {
     await Promise.race([
       waitForPort(o.ip, o.port, 60_000).then(() => waitForFrontend(o.address, 60_000)),

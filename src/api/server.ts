@@ -1,8 +1,20 @@
-// Entry point of the API process: read config, connect, listen; on SIGINT/SIGTERM drain requests and close.
+// Entry point of the API process: read config, listen, wait for PostgreSQL and Temporal in the background (retrying
+// with capped backoff while they are down; /readyz says what is missing); on SIGINT/SIGTERM drain requests and close.
+// Only a bad configuration stops it on its own.
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config';
 import { createDb } from '../db/knex';
+import {
+  BadConfiguration,
+  postgresDependency,
+  temporalDependency,
+  WAIT_BACKOFF,
+  waitFor,
+  Waits,
+  watchDependencies,
+  type Watch,
+} from '../dependencies';
 import { createLogger } from '../logging';
 import { configuredPayloadCodec } from '../payload-codec';
 import { startTracing } from '../telemetry';
@@ -31,6 +43,11 @@ async function main(): Promise<void> {
   const connection = Connection.lazy({
     ...config.temporal.connectionOptions,
     plugins: tracing ? [tracing.plugin] : [],
+    // gRPC's own reconnect backoff grows to 120 s: capped like every other wait here, so Temporal back is noticed.
+    channelArgs: {
+      'grpc.initial_reconnect_backoff_ms': WAIT_BACKOFF.firstMs,
+      'grpc.max_reconnect_backoff_ms': WAIT_BACKOFF.maxMs,
+    },
   });
   const codec = await configuredPayloadCodec(config);
   const client = new Client({
@@ -68,7 +85,13 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  // Both Ctrl-C's SIGINT and a supervisor's SIGTERM may arrive: the first one stops the API, the rest are no news.
+  let stopping = false;
+  let watch: Watch | undefined;
   const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    watch?.stop();
     logger.info({ signal }, 'api stopping: draining requests');
     try {
       // Open consoles' event streams end now, or the drain would wait them out.
@@ -83,8 +106,41 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.once('SIGINT', (signal) => void shutdown(signal));
-  process.once('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+
+  const waits = new Waits();
+  const waitOptions = { logger, waits, stopping: () => stopping };
+  const { namespace } = config.temporal;
+  const address = config.temporal.connectionOptions.address ?? config.TEMPORAL_ADDRESS;
+  const postgres = postgresDependency(db, config.DATABASE_URL);
+  const temporalWithin = (ms: number, call: () => Promise<unknown>) =>
+    temporalDependency(address, namespace, () => connection.withDeadline(Date.now() + ms, call));
+  Promise.all([
+    waitFor(postgres, waitOptions),
+    waitFor(
+      temporalWithin(10_000, () => client.workflowService.describeNamespace({ namespace })),
+      waitOptions,
+    ),
+  ]).then(
+    () => {
+      logger.info('api ready: postgres and temporal answer');
+      if (stopping) return;
+      watch = watchDependencies([postgres, temporalWithin(2_000, () => client.workflowService.getSystemInfo({}))], {
+        logger,
+        waits,
+      });
+    },
+    (error: unknown) => {
+      if (stopping) return;
+      if (error instanceof BadConfiguration) {
+        logger.fatal(`bad configuration: ${error.message}`);
+        process.exit(2);
+      }
+      logger.fatal({ err: error }, 'api failed');
+      process.exit(1);
+    },
+  );
 }
 
 main().catch((error: unknown) => {

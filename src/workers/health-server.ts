@@ -1,5 +1,5 @@
-// A worker's own HTTP port: /healthz for probes (200 once the worker polls its task queue, 503 before and after)
-// and /metrics for Prometheus — the worker's own metrics from prom-client followed by the SDK runtime's, which
+// A worker's own HTTP port: /healthz for liveness (200 while the process runs), /readyz for readiness (200 while the
+// worker polls its task queue and PostgreSQL answers, else 503 naming what it waits for) and /metrics for Prometheus — the worker's own metrics from prom-client followed by the SDK runtime's, which
 // the runtime serves on a loopback port of its own (see run.ts) and this server passes on.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -18,6 +18,8 @@ export interface WorkerHealthOptions {
   host?: string;
   /** The worker's status; undefined until the worker exists. */
   status: () => WorkerStatus | undefined;
+  /** What the process waits for, e.g. `temporal (connection refused)`; empty while everything answers. */
+  waitingFor?: () => string[];
   /** Labels on every metric of the worker's own, e.g. the task queue. */
   labels: Record<string, string>;
   /** The SDK runtime's Prometheus endpoint, appended to /metrics; unset when the runtime exports none. */
@@ -53,7 +55,7 @@ export function createWorkerRegistry(status: () => WorkerStatus | undefined, lab
         this.set(current ? read(current) : 0);
       },
     });
-  gauge('order_system_worker_polling', '1 while the worker polls its task queue (what /healthz reports)', (current) =>
+  gauge('order_system_worker_polling', '1 while the worker polls its task queue (what /readyz requires)', (current) =>
     isPolling(current) ? 1 : 0,
   );
   gauge(
@@ -86,10 +88,14 @@ export async function startWorkerHealthServer(opts: WorkerHealthOptions): Promis
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/healthz') {
-      const polling = isPolling(opts.status());
       res
-        .writeHead(polling ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: polling ? 'ok' : 'not polling', state: opts.status()?.runState ?? 'starting' }));
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'ok', state: opts.status()?.runState ?? 'starting' }));
+    } else if (path === '/readyz') {
+      const body = readiness(opts);
+      res
+        .writeHead(body.status === 'ready' ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify(body));
     } else if (path === '/metrics') {
       metricsText(registry, opts.runtimeMetricsUrl).then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
@@ -116,6 +122,22 @@ export async function startWorkerHealthServer(opts: WorkerHealthOptions): Promis
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+interface Readiness {
+  status: 'ready' | 'not ready';
+  state: string;
+  /** What the worker waits for, each with its reason. */
+  waitingFor: string[];
+}
+
+function readiness(opts: WorkerHealthOptions): Readiness {
+  const waitingFor = [...(opts.waitingFor?.() ?? [])];
+  const status = opts.status();
+  const state = status?.runState ?? 'starting';
+  if (!waitingFor.some((entry) => entry.startsWith('temporal')) && !isPolling(status))
+    waitingFor.push(`temporal (worker ${state})`);
+  return { status: waitingFor.length === 0 ? 'ready' : 'not ready', state, waitingFor };
 }
 
 async function listen(server: Server, port: number, host: string | undefined): Promise<void> {

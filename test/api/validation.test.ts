@@ -197,7 +197,7 @@ describe('when Temporal is unreachable', () => {
     }
   });
 
-  it('answers 503 on /readyz naming both when Postgres is unreachable too', async () => {
+  it('answers 503 on /readyz naming both, and why, when Postgres is unreachable too', async () => {
     const down = createTestApp({
       client: unreachable.client,
       db: unreachable.db,
@@ -207,6 +207,8 @@ describe('when Temporal is unreachable', () => {
     const response = await request(down).get('/readyz');
     expectProblem(response, 503);
     expect(response.body.checks).toEqual({ postgres: 'down', temporal: 'down' });
-    expect(response.body.detail).toMatch(/postgres and temporal/);
+    expect(response.body.detail).toBe(
+      'not ready: postgres not answering (connection refused) and temporal not answering (connection refused)',
+    );
   });
 });

@@ -48,6 +48,18 @@ export class UnexpectedAnswerError extends Error {
   }
 }
 
+function cancelAnswerOf(id: string, answer: HttpAnswer): CancelAnswer {
+  if (answer.status === 200 || answer.status === 202) {
+    const { cancellation, ...order } = cancelAnswerSchema.parse(JSON.parse(answer.text));
+    return { status: answer.status, cancellation: cancellation.status, order };
+  }
+  if (answer.status === 409) {
+    const { cancellation, order } = cancelRefusedSchema.parse(JSON.parse(answer.text));
+    return { status: answer.status, cancellation: cancellation.status, order };
+  }
+  throw new UnexpectedAnswerError(`POST /orders/${id}/cancel`, answer);
+}
+
 export class ApiClient {
   /** `token` goes with every request that does not set its own Authorization header. */
   constructor(
@@ -127,15 +139,29 @@ export class ApiClient {
   /** POST /orders/:id/cancel; anything but 200, 202 or 409 with a cancellation throws. */
   async cancel(id: string, reason?: string): Promise<CancelAnswer> {
     const answer = await this.postJson(`/orders/${id}/cancel`, reason === undefined ? {} : { reason });
-    if (answer.status === 200 || answer.status === 202) {
-      const { cancellation, ...order } = cancelAnswerSchema.parse(JSON.parse(answer.text));
-      return { status: answer.status, cancellation: cancellation.status, order };
+    return cancelAnswerOf(id, answer);
+  }
+
+  /**
+   * POST /orders/:id/cancel as a careful client does it: sent again after a 503 or a lost connection until `deadline`
+   * (epoch ms); the answer that decided it, and how many tries failed before it.
+   */
+  async cancelRetrying(id: string, deadline: number): Promise<{ answer: CancelAnswer; failedAttempts: number }> {
+    let failedAttempts = 0;
+    let backoffMs = 100;
+    for (;;) {
+      const answer = await this.postJson(`/orders/${id}/cancel`, {}).catch((error: Error) => error);
+      const retryable = answer instanceof Error || answer.status === 503;
+      if (!retryable) return { answer: cancelAnswerOf(id, answer), failedAttempts };
+      failedAttempts += 1;
+      if (Date.now() + backoffMs > deadline) {
+        throw answer instanceof Error
+          ? new Error(`POST /orders/${id}/cancel got no answer after ${failedAttempts} attempts: ${answer.message}`)
+          : new UnexpectedAnswerError(`POST /orders/${id}/cancel (attempt ${failedAttempts})`, answer);
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 1_000);
     }
-    if (answer.status === 409) {
-      const { cancellation, order } = cancelRefusedSchema.parse(JSON.parse(answer.text));
-      return { status: answer.status, cancellation: cancellation.status, order };
-    }
-    throw new UnexpectedAnswerError(`POST /orders/${id}/cancel`, answer);
   }
 
   async status(path: '/healthz' | '/readyz'): Promise<number> {

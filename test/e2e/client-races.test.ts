@@ -3,9 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../../dev/support/poll';
 import { ApiClient, type CancelAnswer, type CreateOrderBody } from './api-client';
 import { auditStack, findings } from './audit';
+import { cancelOutcomes, tallyOutcomes, untrueOutcome } from './cancel-answers';
 import { FiguresBook, figuresFrom } from './figures';
 import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
-import { statesOf, waitUntilAllFinal } from './order-probes';
+import { waitUntilAllFinal } from './order-probes';
 import { mapConcurrent } from '../../dev/support/map-concurrent';
 import { createOrders, orderBody, scenarioCustomer } from './workload';
 import { stopAndSearchLogs } from './credential-search';
@@ -70,27 +71,9 @@ it('ends each of 100 orders cancelled at the delivery boundary either cancelled 
     await waitUntilAllFinal(stack.db, ids, 60_000);
 
     const report = await auditStack(stack, api, { orderIds: ids, customerIds: [customer] });
-    const rejections: { order_id: string }[] = await stack
-      .db('orders.order_events')
-      .whereIn('order_id', ids)
-      .where({ event: 'cancel_rejected' })
-      .select('order_id');
-    const rejected = new Set(rejections.map((r) => r.order_id));
-    const states = await statesOf(stack.db, ids);
     // Every answer is borne out: accepted ends cancelled, rejected never does, pending is decided and recorded.
-    const outcomes = ids.map((id) => {
-      const state = states.get(id);
-      const answer = answers.get(id)?.cancellation;
-      if (state === 'cancelled') {
-        if (rejected.has(id)) return `both: ${id} cancelled and its cancel rejected`;
-        return answer === 'rejected' ? `untrue: ${id} cancelled after a rejected cancel` : 'cancelled';
-      }
-      if (state === 'delivered' && answer === 'accepted') return `untrue: ${id} delivered after an accepted cancel`;
-      if (state === 'delivered' && rejected.has(id)) return 'delivered, cancel rejected';
-      if (state === 'delivered' && answer === 'rejected') return 'delivered, cancel answered rejected';
-      return `neither: ${id} is ${state}, cancel answered ${answer}, no rejection recorded`;
-    });
-    const tally = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {});
+    const outcomes = await cancelOutcomes(stack.db, new Map([...answers].map(([id, a]) => [id, a.cancellation])));
+    const tally = tallyOutcomes(outcomes);
     figures.record(
       figuresFrom('6 cancel racing delivery', report, {
         faults: [`${cancels.size} cancels at the delivery boundary (-200..+1400 ms)`],
@@ -107,7 +90,7 @@ it('ends each of 100 orders cancelled at the delivery boundary either cancelled 
 
     expect(findings(report)).toEqual([]);
     expect(report.orders).toBe(RACING_ORDERS);
-    expect(outcomes.filter((o) => /^(both|neither|untrue)/.test(o))).toEqual([]);
+    expect(outcomes.filter(untrueOutcome)).toEqual([]);
     // Both endings occurred, or the cancels missed the boundary they were meant to race.
     expect(tally.cancelled).toBeGreaterThan(0);
     expect(RACING_ORDERS - (tally.cancelled ?? 0)).toBeGreaterThan(0);

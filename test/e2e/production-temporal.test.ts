@@ -1,9 +1,10 @@
 // The production Temporal server (temporal-server 1.32.1 persisting in PostgreSQL, configured only by the docker
 // image's environment variables and deploy/'s dynamic config, as docker-compose runs it) under the key faults:
-// the server itself SIGKILLed and stopped, and the orders worker SIGKILLed. E2E_TEMPORAL=real runs every other e2e
-// file against it too.
+// the server itself SIGKILLed and stopped, the orders worker SIGKILLed, and every process started while Temporal or
+// PostgreSQL is down (blips.ts). E2E_TEMPORAL=real runs every other e2e file against it too.
 import { ApiClient } from './api-client';
 import { auditStack, findings } from './audit';
+import { startedDuringOutage, temporalRestartedWhileConnecting } from './blips';
 import { FiguresBook, figuresFrom } from './figures';
 import { deliveriesAfter, inState, mistimed, waitUntilAllFinal, waitUntilMidFlight } from './order-probes';
 import { DELIVERY_DELAY_SECONDS, startStack, withLogsOnFailure, type Stack } from '../../dev/stack/stack';
@@ -80,3 +81,20 @@ it('finishes every order after the orders worker is SIGKILLed against the produc
     expect(mistimed(deliveries)).toEqual([]);
     expect(stack.unexpectedExits()).toEqual([]);
   }));
+
+it.each([
+  ['20 started while production Temporal is down', 'temporal'],
+  ['21 started while PostgreSQL (and so production Temporal) is down', 'postgres'],
+] as const)('%s: every process waits for it and works once it is back, every order final', (scenario, dependency) =>
+  withLogsOnFailure(stack, () => startedDuringOutage({ stack, api, figures, scenario }, dependency)),
+);
+
+it('22 production Temporal restarted while the workers connect: both end polling on their own', () =>
+  withLogsOnFailure(stack, () =>
+    temporalRestartedWhileConnecting({
+      stack,
+      api,
+      figures,
+      scenario: '22 production Temporal restarted while connecting',
+    }),
+  ));

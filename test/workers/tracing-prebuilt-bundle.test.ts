@@ -176,8 +176,8 @@ async function startStack({ traced, apiTraced = traced, bundleAtStart = false }:
   try {
     await Promise.all(
       [
-        `http://127.0.0.1:${ordersHealth}/healthz`,
-        `http://127.0.0.1:${paymentsHealth}/healthz`,
+        `http://127.0.0.1:${ordersHealth}/readyz`,
+        `http://127.0.0.1:${paymentsHealth}/readyz`,
         `http://127.0.0.1:${apiPort}/readyz`,
       ].map((url) => eventually(`${url} to answer 200`, () => answers(url), { timeoutMs: 90_000, intervalMs: 200 })),
     );

@@ -1,4 +1,5 @@
-// The workers' own port: /healthz tells probes whether the worker polls, /metrics serves its metrics and the SDK's.
+// The workers' own port: /healthz says the process lives, /readyz whether the worker polls and what it waits for,
+// /metrics serves its metrics and the SDK's.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,12 +52,18 @@ describe('worker health server', () => {
     await new Promise((resolve) => runtime.close(resolve));
   });
 
-  async function serve(status: () => WorkerStatus | undefined, port = 0, fallBackWhenInUse = false) {
+  async function serve(
+    status: () => WorkerStatus | undefined,
+    port = 0,
+    fallBackWhenInUse = false,
+    waitingFor: () => string[] = () => [],
+  ) {
     const server = await startWorkerHealthServer({
       port,
       fallBackWhenInUse,
       host: '127.0.0.1',
       status,
+      waitingFor,
       labels: { worker: 'test-worker' },
       runtimeMetricsUrl: runtimeUrl,
     });
@@ -64,18 +71,43 @@ describe('worker health server', () => {
     return server;
   }
 
-  it('answers 503 until the worker polls, 200 while it does, 503 once it drains', async () => {
+  it('is live throughout; ready only while the worker polls, 503 naming what it waits for before and after', async () => {
     let status: WorkerStatus | undefined;
-    const { port } = await serve(() => status);
-    expect(await get(port, '/healthz')).toEqual({ status: 503, text: expect.stringContaining('starting') });
+    let waiting = ['temporal (connection refused)'];
+    const { port } = await serve(
+      () => status,
+      0,
+      false,
+      () => waiting,
+    );
+    const readiness = async () => {
+      const { status: code, text } = await get(port, '/readyz');
+      return { code, body: JSON.parse(text) as { status: string; waitingFor: string[] } };
+    };
+    expect(await get(port, '/healthz')).toEqual({ status: 200, text: expect.stringContaining('starting') });
+    expect(await readiness()).toEqual({
+      code: 503,
+      body: expect.objectContaining({ status: 'not ready', waitingFor: ['temporal (connection refused)'] }),
+    });
+    waiting = [];
     status = statusIn('INITIALIZED');
-    expect((await get(port, '/healthz')).status).toBe(503);
+    expect((await readiness()).body.waitingFor).toEqual(['temporal (worker INITIALIZED)']);
     status = statusIn('RUNNING');
-    expect(await get(port, '/healthz')).toEqual({ status: 200, text: expect.stringContaining('RUNNING') });
+    expect(await readiness()).toEqual({
+      code: 200,
+      body: expect.objectContaining({ status: 'ready', waitingFor: [] }),
+    });
+    waiting = ['postgres (connection refused)'];
+    expect(await readiness()).toEqual({
+      code: 503,
+      body: expect.objectContaining({ waitingFor: ['postgres (connection refused)'] }),
+    });
+    waiting = [];
     status = { ...statusIn('RUNNING'), activityPollerState: 'FAILED' };
-    expect((await get(port, '/healthz')).status).toBe(503);
+    expect((await readiness()).code).toBe(503);
     status = statusIn('DRAINING');
-    expect((await get(port, '/healthz')).status).toBe(503);
+    expect((await readiness()).code).toBe(503);
+    expect((await get(port, '/healthz')).status).toBe(200);
   });
 
   it("serves the worker's own metrics followed by the SDK runtime's", async () => {
@@ -121,7 +153,7 @@ describe('payments worker process', () => {
     await env?.teardown();
   });
 
-  it('reports healthy once it polls, with SDK runtime metrics on the same port, and stops on SIGTERM', async () => {
+  it('reports ready once it polls, with SDK runtime metrics on the same port, and stops on SIGTERM', async () => {
     const healthPort = await freePort();
     worker = startService({
       name: 'payments-worker',
@@ -130,7 +162,7 @@ describe('payments worker process', () => {
         ...process.env,
         TEMPORAL_ADDRESS: env.address,
         TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-        // Never queried here: no activity runs.
+        // Only `select 1`: no activity runs.
         DATABASE_URL: process.env.TEST_DATABASE_ADMIN_URL,
         WORKER_HEALTH_PORT: String(healthPort),
         LOG_LEVEL: 'info',
@@ -138,8 +170,8 @@ describe('payments worker process', () => {
       onLine: (line) => output.push(line),
     });
     const healthy = await eventually(
-      'the worker to report healthy',
-      async () => ((await get(healthPort, '/healthz')).status === 200 ? true : undefined),
+      'the worker to report ready',
+      async () => ((await get(healthPort, '/readyz')).status === 200 ? true : undefined),
       { timeoutMs: 60_000, intervalMs: 200 },
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}\nworker output:\n${output.join('\n')}`);

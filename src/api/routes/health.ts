@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/knex';
+import { describeFailure, withTimeout } from '../../dependencies';
 import { HttpProblem, sendProblem } from '../problem';
 
 export interface HealthDeps {
@@ -10,22 +11,17 @@ export interface HealthDeps {
   readinessTimeoutMs: number;
 }
 
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<'up' | 'down'> {
+/** `up`, or why not in a few words (e.g. `connection refused`). */
+async function answers(check: () => Promise<unknown>, timeoutMs: number): Promise<'up' | { down: string }> {
   try {
-    await within(timeoutMs, check());
+    await withTimeout(check(), timeoutMs);
     return 'up';
-  } catch {
-    return 'down';
+  } catch (error) {
+    return { down: describeFailure(error) };
   }
 }
+
+const state = (answer: 'up' | { down: string }) => (answer === 'up' ? 'up' : 'down');
 
 export function healthRoutes({ db, client, readinessTimeoutMs }: HealthDeps): Router {
   const router = Router();
@@ -35,7 +31,7 @@ export function healthRoutes({ db, client, readinessTimeoutMs }: HealthDeps): Ro
   });
 
   router.get('/readyz', async (_req, res) => {
-    const [postgres, temporal] = await Promise.all([
+    const [postgresAnswer, temporalAnswer] = await Promise.all([
       answers(() => db.raw('select 1'), readinessTimeoutMs),
       answers(
         () =>
@@ -45,15 +41,16 @@ export function healthRoutes({ db, client, readinessTimeoutMs }: HealthDeps): Ro
         readinessTimeoutMs,
       ),
     ]);
-    const checks = { postgres, temporal };
-    if (postgres === 'up' && temporal === 'up') {
+    const answered = { postgres: postgresAnswer, temporal: temporalAnswer };
+    const checks = { postgres: state(postgresAnswer), temporal: state(temporalAnswer) };
+    const down = Object.entries(answered).flatMap(([name, answer]) =>
+      answer === 'up' ? [] : [`${name} not answering (${answer.down})`],
+    );
+    if (down.length === 0) {
       res.json({ status: 'ready', checks });
       return;
     }
-    const down = Object.entries(checks)
-      .filter(([, state]) => state === 'down')
-      .map(([name]) => name);
-    sendProblem(res, new HttpProblem(503, `not ready: ${down.join(' and ')} not answering`, { checks }).problem);
+    sendProblem(res, new HttpProblem(503, `not ready: ${down.join(' and ')}`, { checks }).problem);
   });
 
   return router;

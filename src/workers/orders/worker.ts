@@ -1,5 +1,5 @@
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { createOrderActivities } from '../../activities/orders';
 import type { Db } from '../../db/knex';
 import { ORDERS_TASK_QUEUE, type OrderActivities } from '../../domain';
@@ -22,6 +22,9 @@ export interface OrdersWorkerDeps {
   >;
 }
 
+// Bundled once per process: a worker made again after Temporal came back reuses the bundle.
+let bundledAtStart: Promise<WorkflowBundle> | undefined;
+
 export async function createOrdersWorker({
   connection,
   namespace,
@@ -34,7 +37,7 @@ export async function createOrdersWorker({
   // Always a bundle, never workflowsPath: with that the SDK's OpenTelemetry plugin would add its own interceptors.
   const workflowBundle = workflowBundlePath
     ? { codePath: workflowBundlePath }
-    : await bundleOrderWorkflows({ logger: Runtime.instance().logger });
+    : await (bundledAtStart ??= bundleOrderWorkflows({ logger: Runtime.instance().logger }));
   return Worker.create({
     connection,
     namespace,
