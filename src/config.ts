@@ -38,10 +38,10 @@ const configSchema = z.object({
   PAYMENT_FAILURE_RATE: rate.default(0),
   PAYMENT_GATEWAY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // Bounds the orders worker's memory instead of the SDK's heap-derived default: ~0.45 MiB per cached order over a
-  // ~230 MiB process, so 250 keeps it under 400 MB, and holds the orders in flight at the rate one 2-core stack
-  // sustains (~25/s × DELIVERY_DELAY_SECONDS 10). A faster deployment raises it with the memory (bench/README.md).
-  WORKER_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(250),
+  // Bounds the orders worker's memory instead of the SDK's heap-derived default: ~230 MiB + ~0.45 MiB per cached order.
+  // 250 would keep it under 400 MB, but a backlog of 2,000 orders (the protocol e2e scenario) then thrashes the cache
+  // and did not drain within its 5 minutes; bench/README.md weighs it.
+  WORKER_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
   // How long a workflow task waits for the worker that cached its order before any worker may take it (SDK: 10 s).
   // After an orders worker dies this is how long its orders stall; see bench/README.md for the measured effect.
   WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(3),
