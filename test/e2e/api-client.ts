@@ -168,7 +168,7 @@ export class ApiClient {
     return (await this.send(path, { timeoutMs: 10_000 })).status;
   }
 
-  /** GET /readyz: the status, and which dependency it names as down (SPEC §3: "503 naming which"). */
+  /** GET /readyz: the status, and which dependency it names as down (docs/http-api.md: "503 naming which"). */
   async readiness(): Promise<{ status: number; detail: string }> {
     const answer = await this.send('/readyz', { timeoutMs: 10_000 });
     const body = JSON.parse(answer.text) as { detail?: unknown };
