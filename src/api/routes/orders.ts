@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { isPaymentSettled, type OrderView } from '../../domain';
 import { cancelOrderSchema, createOrderSchema, orderIdSchema } from '../schemas/order-input';
 import { callerOf, type Caller } from '../auth';
-import type { CancelOrder } from '../cancel-order';
+import type { CancelOrder, CancelResult } from '../cancel-order';
 import { BacklogFullError, IdempotencyConflictError, OrderNotAcceptedError, type CreateOrder } from '../create-order';
 import { encodeCursor } from '../cursor';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyHeadersSchema } from '../idempotency';
@@ -46,13 +46,31 @@ function visibleTo(caller: Caller, order: OrderView | undefined): OrderView | un
 const conflict = (detail: string, type: string, extra: Record<string, unknown> = {}) =>
   new HttpProblem(409, detail, { type, ...extra });
 
-const cancelAnswerExtras = (order: OrderView) => ({ order, cancellation: { status: 'rejected' } });
-
-/** A cancel's answer: the order as it is, and what became of the request. */
-const cancelAnswer = (order: OrderView, status: 'accepted' | 'rejected' | 'pending') => ({
-  ...order,
-  cancellation: { status },
-});
+/**
+ * Every answer to a cancel, in one place (docs/http-api.md): its status code, and the order as it is with what became
+ * of the request. A refusal is a problem that carries the order too.
+ */
+function answerCancel(res: Response, id: string, result: Exclude<CancelResult, { status: 'not_found' }>): void {
+  const { order } = result;
+  const refused = (detail: string, type: string) =>
+    conflict(detail, type, { order, cancellation: { status: 'rejected' } });
+  switch (result.status) {
+    case 'accepted':
+      // 202 while the payment or its refund is still settling; the order will end cancelled either way.
+      res.status(isPaymentSettled(order) ? 200 : 202).json({ ...order, cancellation: { status: 'accepted' } });
+      return;
+    case 'pending':
+      res.status(202).json({ ...order, cancellation: { status: 'pending' } });
+      return;
+    case 'rejected':
+      throw refused(
+        `order ${id} is delivered, or its delivery was decided: it can no longer be cancelled`,
+        '/problems/order-delivered',
+      );
+    case 'closed':
+      throw refused(`order ${id} is ${order.state} but its workflow has ended`, '/problems/order-closed');
+  }
+}
 
 export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRoutesDeps): Router {
   const router = Router();
@@ -128,29 +146,8 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
     // Someone else's order is answered as if it did not exist.
     if (caller.role === 'customer' && !visibleTo(caller, await lookup.findOrder(id))) throw notFound(`no order ${id}`);
     const result = await cancelOrder(id, { ...request, requestedBy: caller.subject });
-    switch (result.status) {
-      case 'accepted':
-        // 202 while the payment or its refund is still settling; the order will end cancelled either way.
-        res.status(isPaymentSettled(result.order) ? 200 : 202).json(cancelAnswer(result.order, 'accepted'));
-        return;
-      case 'pending':
-        res.status(202).json(cancelAnswer(result.order, 'pending'));
-        return;
-      case 'rejected':
-        throw conflict(
-          `order ${id} is delivered, or its delivery was decided: it can no longer be cancelled`,
-          '/problems/order-delivered',
-          cancelAnswerExtras(result.order),
-        );
-      case 'closed':
-        throw conflict(
-          `order ${id} is ${result.order.state} but its workflow has ended`,
-          '/problems/order-closed',
-          cancelAnswerExtras(result.order),
-        );
-      case 'not_found':
-        throw notFound(`no order ${id}`);
-    }
+    if (result.status === 'not_found') throw notFound(`no order ${id}`);
+    answerCancel(res, id, result);
   });
 
   return router;
