@@ -1,8 +1,9 @@
 // HTTP ⇄ orders: validate, call a command or a read, and map each outcome to its status code on purpose.
 import { Router, type Request, type Response } from 'express';
-import { isPaymentSettled, type OrderView } from '../../domain';
+import { isPaymentSettled } from '../../domain';
 import { cancelOrderSchema, createOrderSchema, orderIdSchema } from '../schemas/order-input';
-import { callerOf, type Caller } from '../auth';
+import { callerOf } from '../auth';
+import { assertMayCreateFor, createRequestOf, listScope, visibleTo } from '../policy';
 import type { CancelOrder, CancelResult } from '../cancel-order';
 import { BacklogFullError, IdempotencyConflictError, OrderNotAcceptedError, type CreateOrder } from '../create-order';
 import { encodeCursor } from '../cursor';
@@ -26,21 +27,6 @@ function orderIdParam(req: Request): string {
   const id = orderIdSchema.safeParse(req.params.id);
   if (!id.success) throw notFound(`no order ${String(req.params.id)}`);
   return id.data;
-}
-
-const forbidden = (detail: string) => new HttpProblem(403, detail, { type: '/problems/forbidden' });
-
-/** A customer's create may leave out its customer id: the token names it. */
-function forCaller(caller: Caller, body: unknown): unknown {
-  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
-  return caller.role === 'customer' && isObject && !('customerId' in body)
-    ? { ...body, customerId: caller.subject }
-    : body;
-}
-
-/** The order, when the caller may see it: an operator sees every order, a customer only its own. */
-function visibleTo(caller: Caller, order: OrderView | undefined): OrderView | undefined {
-  return caller.role === 'operator' || order?.customerId === caller.subject ? order : undefined;
 }
 
 const conflict = (detail: string, type: string, extra: Record<string, unknown> = {}) =>
@@ -79,10 +65,8 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
     const headers = { [IDEMPOTENCY_KEY_HEADER]: req.get(IDEMPOTENCY_KEY_HEADER) };
     const idempotencyKey = parseRequest(idempotencyHeadersSchema, headers, 'headers')[IDEMPOTENCY_KEY_HEADER];
     const caller = callerOf(res);
-    const request = parseRequest(createOrderSchema, forCaller(caller, req.body), 'body');
-    if (caller.role === 'customer' && request.customerId !== caller.subject) {
-      throw forbidden('a customer token creates orders only for its own customer id');
-    }
+    const request = parseRequest(createOrderSchema, createRequestOf(caller, req.body), 'body');
+    assertMayCreateFor(caller, request.customerId);
     try {
       const { order, replayed } = await createOrder(request, idempotencyKey);
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -115,12 +99,8 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
 
   router.get('/orders', async (req: Request, res: Response) => {
     const { state, customerId, limit, cursor } = parseRequest(listOrdersQuerySchema, req.query, 'query');
-    const caller = callerOf(res);
-    if (caller.role === 'customer' && customerId !== undefined && customerId !== caller.subject) {
-      throw forbidden("a customer token lists only its own customer's orders");
-    }
-    const own = caller.role === 'customer' ? caller.subject : customerId;
-    const page = await reads.listOrders({ state, customerId: own, limit, after: cursor });
+    const scope = listScope(callerOf(res), customerId);
+    const page = await reads.listOrders({ state, customerId: scope, limit, after: cursor });
     res.json({ items: page.items, nextCursor: page.next && encodeCursor(page.next) });
   });
 
