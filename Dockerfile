@@ -10,7 +10,7 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# The Temporal core bridge ships prebuilt binaries for every OS; only the Linux ones can run here (~80 MB saved).
+# The Temporal core bridge ships prebuilt binaries for every OS; only the Linux ones can run here, so the rest go.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
  && find node_modules/@temporalio/core-bridge/releases -mindepth 1 -maxdepth 1 ! -name '*-linux-gnu' -exec rm -rf {} +

@@ -1,4 +1,4 @@
-// One jest project per test tier of SPEC §5; `npm test` runs them all, `--selectProjects <tier>` one.
+// One jest project per test tier (README's Testing section); `npm test` runs them all, `--selectProjects <tier>` one.
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
 
 const tier = (name) => ({

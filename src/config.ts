@@ -16,6 +16,10 @@ const versionPart = z
   .max(108)
   .refine((value) => !value.startsWith('__'), "must not start with '__'");
 
+/** Requests per caller and minute, by role; docs/decisions.md says how each follows from the measured capacity. */
+export const DEFAULT_RATE_LIMITS = { customer: 300, operator: 1_500, anonymous: 60 } as const;
+const perMinute = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
 /** A comma-separated list of browser origins (`scheme://host[:port]`, nothing after it), as a list. */
 const origins = z
   .string()
@@ -44,7 +48,9 @@ const configSchema = z.object({
   PAYMENT_FAILURE_RATE: rate.default(0),
   PAYMENT_GATEWAY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // Bounds the orders worker's memory (about 0.4 MiB per cached order, see bench/README.md) instead of the SDK's default.
+  // Bounds the orders worker's memory instead of the SDK's heap-derived default: ~260 MiB + ~0.25–0.45 MiB per cached
+  // order. 250 would keep it under 400 MB; what its evictions cost under a large backlog is not measured yet
+  // (bench/README.md, Targets).
   WORKER_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
   // How long a workflow task waits for the worker that cached its order before any worker may take it (SDK: 10 s).
   // After an orders worker dies this is how long its orders stall; see bench/README.md for the measured effect.
@@ -79,8 +85,11 @@ const configSchema = z.object({
     .default(join(__dirname, '..', '.data', 'payload-keys.json')),
   // The Web UI's origins (comma-separated), allowed to call the API's codec endpoint from the browser.
   CODEC_CORS_ORIGIN: origins.default(['http://localhost:8233', 'http://127.0.0.1:8233']),
-  // Requests per caller (token subject, or address without a token) per minute; far above what a client needs.
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60_000),
+  // Requests per minute and API process: a customer's and an operator's per token subject, without a valid token per
+  // address.
+  RATE_LIMIT_CUSTOMER_PER_MINUTE: perMinute(DEFAULT_RATE_LIMITS.customer),
+  RATE_LIMIT_OPERATOR_PER_MINUTE: perMinute(DEFAULT_RATE_LIMITS.operator),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute(DEFAULT_RATE_LIMITS.anonymous),
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   // The Temporal Web UI as the operator's browser reaches it: the console links each order to its workflow there.
   TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:8233'),
@@ -112,6 +121,11 @@ export function embeddedDatabaseUrl(port: number, database = 'orders'): string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  if (present.RATE_LIMIT_PER_MINUTE) {
+    throw new ConfigError(
+      'invalid configuration: RATE_LIMIT_PER_MINUTE is no longer read; limits are per role: RATE_LIMIT_CUSTOMER_PER_MINUTE, RATE_LIMIT_OPERATOR_PER_MINUTE, RATE_LIMIT_ANONYMOUS_PER_MINUTE',
+    );
+  }
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

@@ -25,7 +25,7 @@ import { findTemporalCli, TemporalDevServer, TemporalProductionServer } from './
 
 const root = join(__dirname, '..', '..');
 
-/** Short, so deliveries fall due within a scenario (SPEC default is 10 s). */
+/** Short, so deliveries fall due within a scenario (the product's default is in src/config.ts). */
 export const DELIVERY_DELAY_SECONDS = 2;
 
 /** The Temporal of an e2e stack: the dev server, one production server, or a cluster of them. */
@@ -115,6 +115,15 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
+  /** The Temporal server serves Go's pprof on this loopback port (the bench's --profile). */
+  temporalPprofPort?: number;
+  /** Node's own flags for the workers and the API (the bench's --profile: `--cpu-prof`). */
+  nodeArgs?: string[];
+  /**
+   * The workers' own entry points (src/workers/{orders,payments}/main.ts), as `npm start` runs them: the bench. Otherwise the e2e
+   * wrappers, which can crash on cue (E2E_CRASH_AFTER) and write every gateway call to the log for the audit.
+   */
+  productEntryPoints?: boolean;
   /**
    * Production Temporal nodes (default 1); more than one makes a cluster behind a load balancer (temporal-cluster.ts),
    * and needs `temporal: 'real'`.
@@ -174,6 +183,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
       : temporalKind === 'real'
         ? await TemporalProductionServer.create(temporalPostgres, temporalLog, {
+            pprofPort: options.temporalPprofPort,
             dynamicConfigPath:
               temporalDynamicConfig &&
               (await writeDynamicConfig(join(runDir, 'dynamicconfig.yaml'), temporalDynamicConfig)),
@@ -188,6 +198,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
               // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
               codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
             },
+            options.temporalPprofPort,
             temporalDynamicConfig,
           );
   const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
@@ -210,9 +221,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     readyMessage: string,
     extra: NodeJS.ProcessEnv = {},
     readinessUrl?: string,
+    nodeArgs = options.nodeArgs,
   ) =>
     new ManagedService(
-      { name: serviceName, script: join(root, script), readyMessage, readinessUrl },
+      { name: serviceName, script: join(root, script), readyMessage, readinessUrl, nodeArgs },
       join(logDir, `${serviceName}.log`),
       {
         ...env,
@@ -221,6 +233,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     );
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
+  const { productEntryPoints = false } = options;
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
   const workerHealth = (port: number) =>
     [{ WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`] as const;
@@ -228,7 +241,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     const [healthEnv, readinessUrl] = workerHealth(healthPort);
     return service(
       serviceName,
-      'dev/stack/orders-worker.ts',
+      productEntryPoints ? 'src/workers/orders/main.ts' : 'dev/stack/orders-worker.ts',
       'worker started',
       { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...extra },
       readinessUrl,
@@ -242,7 +255,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     const [healthEnv, readinessUrl] = workerHealth(healthPorts[workers + i]);
     return service(
       numbered('payments-worker', i),
-      'dev/stack/recording-payments-worker.ts',
+      productEntryPoints ? 'src/workers/payments/main.ts' : 'dev/stack/recording-payments-worker.ts',
       'worker started',
       { ...healthEnv, ...envs.paymentsWorker },
       readinessUrl,
@@ -259,19 +272,29 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
         // The Web UI by both of its names, as in the default: each browser request is answered with its own origin.
         CODEC_CORS_ORIGIN: `http://localhost:${uiPort},http://127.0.0.1:${uiPort}`,
         ...(temporal instanceof TemporalDevServer && { TEMPORAL_UI_URL: temporal.uiUrl }),
+        // The scenarios' and the bench's load generators call as one operator, far faster than any person: its limit
+        // is raised on purpose; customers and callers without a valid token keep the product's defaults.
+        RATE_LIMIT_OPERATOR_PER_MINUTE: '1000000',
         ...envs.api,
       },
       `http://127.0.0.1:${apiPorts[i]}/readyz`,
     ),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
-  const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
-    E2E_PG_DATA_DIR: pgDataDir,
-    E2E_PG_PORT: String(pgPort),
-    // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
-    // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
-    ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
-  });
+  const postgres = service(
+    'postgres',
+    'dev/stack/postgres-main.ts',
+    'postgres ready',
+    {
+      E2E_PG_DATA_DIR: pgDataDir,
+      E2E_PG_PORT: String(pgPort),
+      // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
+      // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
+      ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
+    },
+    undefined,
+    [], // its supervisor only waits on the server: nothing of the product's to profile
+  );
 
   // Whatever happens to this test process, no server or service outlives it.
   const killAll = () => {

@@ -44,6 +44,7 @@ export class TemporalDevServer {
     private readonly dbFile: string,
     logPath: string,
     private readonly ui: DevServerUi,
+    private readonly pprofPort?: number,
     /** A test's own dynamic config, beyond the settings `npm start` runs with. */
     private readonly dynamicConfig?: DynamicConfigValues,
   ) {
@@ -64,6 +65,7 @@ export class TemporalDevServer {
       uiCodecEndpoint: this.ui.codecEndpoint,
       dynamicConfig: this.dynamicConfig,
       dbFile: this.dbFile,
+      pprofPort: this.pprofPort,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`Temporal dev server did not start: ${error.message}; see ${this.log.path}`);
@@ -96,6 +98,8 @@ export interface ProductionServerOptions {
   logLevel?: 'info' | 'warn';
   /** A dynamic config file in place of deploy/'s (writeDynamicConfig adds a test's settings to deploy/'s). */
   dynamicConfigPath?: string;
+  /** Serve Go's pprof on this loopback port (the bench's --profile). */
+  pprofPort?: number;
 }
 
 /** The production server (temporal-server on PostgreSQL, the one docker-compose runs), as the e2e tier drives it. */
@@ -113,6 +117,7 @@ export class TemporalProductionServer {
     private readonly logLevel: 'info' | 'warn',
     logPath: string,
     private readonly dynamicConfigPath: string | undefined,
+    private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
     this.address = `${ip}:${ports.FRONTEND_GRPC_PORT}`;
@@ -121,11 +126,28 @@ export class TemporalProductionServer {
   static async create(
     postgres: TemporalPostgres,
     logPath: string,
-    { ip = '127.0.0.1', ports, setsUp = true, logLevel = 'warn', dynamicConfigPath }: ProductionServerOptions = {},
+    {
+      ip = '127.0.0.1',
+      ports,
+      setsUp = true,
+      logLevel = 'warn',
+      dynamicConfigPath,
+      pprofPort,
+    }: ProductionServerOptions = {},
   ): Promise<TemporalProductionServer> {
     const binaries = await productionBinaries();
     const chosen = ports ?? (await freeServerPorts());
-    return new TemporalProductionServer(binaries, postgres, ip, chosen, setsUp, logLevel, logPath, dynamicConfigPath);
+    return new TemporalProductionServer(
+      binaries,
+      postgres,
+      ip,
+      chosen,
+      setsUp,
+      logLevel,
+      logPath,
+      dynamicConfigPath,
+      pprofPort,
+    );
   }
 
   get running(): boolean {
@@ -141,6 +163,7 @@ export class TemporalProductionServer {
       postgres: this.postgres,
       ip: this.ip,
       ports: this.ports,
+      pprofPort: this.pprofPort,
       logLevel: this.logLevel,
       dynamicConfigPath: this.dynamicConfigPath,
       onOutput: (line) => this.log.write(line),

@@ -1,4 +1,4 @@
-// The embedded default of SPEC §2: PostgreSQL and a Temporal dev server kept under .data/, for `npm start`,
+// The embedded default (README's "Two commands"): PostgreSQL and a Temporal dev server kept under .data/, for `npm start`,
 // `npm run db` and `npm run temporal`.
 import { join } from 'node:path';
 import { loadOrCreateSigningKey, signToken } from '../../src/api/auth-keys';

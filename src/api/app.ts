@@ -7,7 +7,8 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../logging';
 import { createAuthenticator, type AuthOptions } from './auth';
 import { createBacklog } from './backlog';
-import { callerRateLimit } from './rate-limit';
+import { DEFAULT_RATE_LIMITS } from '../config';
+import { callerRateLimit, type RateLimits } from './rate-limit';
 import { cancelOrderCommand } from './cancel-order';
 import { createOrderCommand } from './create-order';
 import { parseJsonBody } from './json-body';
@@ -35,8 +36,8 @@ export interface AppConfig {
   cancelDecisionTimeoutMs?: number;
   /** Orders that may wait for an orders worker before creates are refused with 429; 0 turns the bound off. */
   maxBacklog?: number;
-  /** Requests per caller per minute before 429. */
-  rateLimitPerMinute?: number;
+  /** Requests per caller and minute before 429, by role (default: the product's defaults). */
+  rateLimits?: RateLimits;
   readinessTimeoutMs?: number;
 }
 
@@ -64,9 +65,11 @@ export function createApp({ client, db, config, logger, auth, codec, operatorCon
   const app = express();
   app.disable('x-powered-by');
   const authenticator = createAuthenticator(auth);
+  // One count per caller for every route that takes a token.
+  const rateLimit = callerRateLimit(config.rateLimits ?? DEFAULT_RATE_LIMITS);
   app.use(requestLogging(logger), helmet(), metrics.recordRequests);
   // Before the 64 kB JSON limit: a history's payloads can be larger.
-  if (codec) app.use(codecRoutes({ ...codec, authenticator }));
+  if (codec) app.use(codecRoutes({ ...codec, authenticator, rateLimit }));
   if (operatorConsole) app.use(consoleRoutes(operatorConsole));
   app.use(parseJsonBody);
 
@@ -77,12 +80,7 @@ export function createApp({ client, db, config, logger, auth, codec, operatorCon
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
-  app.use(
-    '/orders',
-    authenticator.identifyCaller,
-    callerRateLimit(config.rateLimitPerMinute ?? 60_000),
-    authenticator.requireCaller,
-  );
+  app.use('/orders', authenticator.identifyCaller(), rateLimit, authenticator.requireCaller);
   app.use(
     orderOverviewRoutes({
       summarize: createOrderSummary({ db, reads }),

@@ -1,7 +1,8 @@
 // Who is calling: a Bearer JWT verified with jose against the identity provider's JWKS (production) or the embedded
 // default's key. A customer token's `sub` is the customer id; `role: "operator"` may do everything.
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
+import { isStorableText, ORDER_LIMITS } from '../domain';
 import { HttpProblem } from './problem';
 
 export type Caller = { role: 'customer'; subject: string } | { role: 'operator'; subject: string };
@@ -43,8 +44,9 @@ export function createAuthenticator({ keys, issuer, audience }: AuthOptions) {
     if (token.length > MAX_TOKEN_LENGTH) throw new Unauthenticated('the token is too large');
     try {
       const { payload } = await jwtVerify(token, keySet, { issuer, audience, algorithms: ALGORITHMS });
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 64) {
-        throw new Unauthenticated('the token names no subject of 1–64 characters');
+      // The subject is stored with each cancel it asks for, and for a customer it is the customer id.
+      if (!isStorableText(payload.sub, ORDER_LIMITS.customerIdLength)) {
+        throw new Unauthenticated(`the token names no subject of 1–${ORDER_LIMITS.customerIdLength} characters`);
       }
       return payload.role === 'operator'
         ? { role: 'operator', subject: payload.sub }
@@ -55,15 +57,20 @@ export function createAuthenticator({ keys, issuer, audience }: AuthOptions) {
     }
   }
 
-  /** Verifies the token when one is sent; the verdict waits in res.locals until a route requires a caller. */
-  const identifyCaller: RequestHandler = async (req, res, next) => {
-    try {
-      res.locals.caller = await verify(req.get('authorization'));
-    } catch (error) {
-      res.locals.authError = error;
-    }
-    next();
-  };
+  /**
+   * Verifies the token when one is sent (in the Authorization header, unless a route says where else it comes); the
+   * verdict waits in res.locals until a route requires a caller.
+   */
+  const identifyCaller =
+    (authorization = (req: Request) => req.get('authorization')): RequestHandler =>
+    async (req, res, next) => {
+      try {
+        res.locals.caller = await verify(authorization(req));
+      } catch (error) {
+        res.locals.authError = error;
+      }
+      next();
+    };
 
   const requireCaller: RequestHandler = (_req, res, next) => {
     if (res.locals.caller) return next();

@@ -1,6 +1,6 @@
 // Cancelling an order: the workflow decides from its own state (the Update `cancel`), and its decision is the answer.
 // When no worker answers in time, the same request goes as the signal `cancel`, which Temporal keeps until a worker
-// decides it; the request id makes the two count once. SPEC §3 lists the answers.
+// decides it; the request id makes the two count once. docs/http-api.md lists the answers.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { cancelSignal, cancelUpdate, orderWorkflowId, type CancelRequest, type OrderView } from '../domain';

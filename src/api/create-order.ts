@@ -19,7 +19,7 @@ import {
   ORDER_MEMO,
   ORDERS_TASK_QUEUE,
   orderStateSearchAttribute,
-  orderSummary,
+  workflowSummary,
   orderWorkflowId,
   orderWorkflowType,
   type OrderMemo,
@@ -117,7 +117,7 @@ export function createOrderCommand({
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         memo: { [ORDER_MEMO]: memo },
-        staticSummary: orderSummary(order),
+        staticSummary: workflowSummary(order),
         typedSearchAttributes: [
           { key: orderStateSearchAttribute, value: 'created' },
           { key: customerIdSearchAttribute, value: order.customerId },

@@ -72,7 +72,11 @@ async function main(): Promise<void> {
     },
     changes,
     config: {
-      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      rateLimits: {
+        customer: config.RATE_LIMIT_CUSTOMER_PER_MINUTE,
+        operator: config.RATE_LIMIT_OPERATOR_PER_MINUTE,
+        anonymous: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      },
       deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
       cancelDecisionTimeoutMs: config.CANCEL_DECISION_TIMEOUT_MS,
       maxBacklog: config.ORDERS_MAX_BACKLOG,

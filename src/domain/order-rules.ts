@@ -1,5 +1,5 @@
 // The order rules without a validation library, for the workflow sandbox: zod there is evaluated once per
-// workflow and costs ~1 MiB of worker memory per cached order (bench/README.md). The API validates with the zod
+// workflow, and worker memory per cached order would grow with it (measured in bench/README.md). The API validates with the zod
 // schema in src/api/schemas/order-input.ts, built from these limits and messages; a test keeps the two in agreement.
 import type { OrderItem } from './order';
 
@@ -21,11 +21,20 @@ export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 export const orderDefaults = { currency: 'MYR', paymentToken: 'tok_default' } as const;
 
+// PostgreSQL's text holds no NUL (U+0000): a stored field with one would fail its write on every retry, so every
+// text the order system stores refuses it at the edge.
+// eslint-disable-next-line no-control-regex -- NUL is what it looks for
+export const storableTextPattern = /^[^\u0000]*$/;
+
+/** A stored text of 1 to `max` characters. */
+export const isStorableText = (value: unknown, max: number, min = 1): value is string =>
+  typeof value === 'string' && value.length >= min && value.length <= max && storableTextPattern.test(value);
+
 /** What each rule says when it is broken, from the limits above: the API's schema says the same. */
 export const orderRuleMessages = {
-  customerId: `must be 1–${ORDER_LIMITS.customerIdLength} characters`,
+  customerId: `must be 1–${ORDER_LIMITS.customerIdLength} characters, none of them NUL`,
   items: `must be 1–${ORDER_LIMITS.items} items`,
-  sku: `must be 1–${ORDER_LIMITS.skuLength} characters`,
+  sku: `must be 1–${ORDER_LIMITS.skuLength} characters, none of them NUL`,
   quantity: `must be an integer 1–${ORDER_LIMITS.quantity}`,
   unitPrice: `must be an integer 0–${ORDER_LIMITS.unitPrice}`,
   currency: 'must be three capital letters',
@@ -46,21 +55,18 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const isIntegerIn = (value: unknown, min: number, max: number): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 
-const isStringOfLength = (value: unknown, max: number): value is string =>
-  typeof value === 'string' && value.length >= 1 && value.length <= max;
-
 /** The order's fields checked against the rules, defaults applied; `problems` names each broken rule by path. */
 export function checkOrder(order: Record<string, unknown>): { order?: CheckedOrder; problems: string[] } {
   const problems: string[] = [];
   const { customerId, items, currency = orderDefaults.currency, paymentToken = orderDefaults.paymentToken } = order;
-  if (!isStringOfLength(customerId, ORDER_LIMITS.customerIdLength))
+  if (!isStorableText(customerId, ORDER_LIMITS.customerIdLength))
     problems.push(`customerId: ${orderRuleMessages.customerId}`);
   if (!Array.isArray(items) || items.length < 1 || items.length > ORDER_LIMITS.items) {
     problems.push(`items: ${orderRuleMessages.items}`);
   } else {
     items.forEach((item: unknown, index) => {
       if (!isRecord(item)) return problems.push(`items.${index}: must be an object`);
-      if (!isStringOfLength(item.sku, ORDER_LIMITS.skuLength))
+      if (!isStorableText(item.sku, ORDER_LIMITS.skuLength))
         problems.push(`items.${index}.sku: ${orderRuleMessages.sku}`);
       if (!isIntegerIn(item.quantity, 1, ORDER_LIMITS.quantity))
         problems.push(`items.${index}.quantity: ${orderRuleMessages.quantity}`);

@@ -117,7 +117,7 @@ export function isPaymentSettled(order: Pick<OrderView, 'state' | 'payment'>): b
 }
 
 /** A one-line description of an order, shown as the workflow's summary in the Web UI. */
-export function orderSummary(order: Pick<OrderView, 'customerId' | 'items' | 'amount' | 'currency'>): string {
+export function workflowSummary(order: Pick<OrderView, 'customerId' | 'items' | 'amount' | 'currency'>): string {
   const units = order.items.reduce((sum, item) => sum + item.quantity, 0);
   const skus = order.items.map((item) => item.sku).join(', ');
   return `${order.customerId}: ${units} × [${skus}] = ${order.amount} ${order.currency} (minor units)`;

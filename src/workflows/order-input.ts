@@ -3,6 +3,7 @@
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import {
   checkOrder,
+  isStorableText,
   ORDER_LIMITS,
   orderWorkflowId,
   uuidPattern,
@@ -12,19 +13,16 @@ import {
 
 const { cancelReasonLength, cancelRequestIdLength, customerIdLength: subjectLength } = ORDER_LIMITS;
 
-const isTextOfLength = (value: unknown, min: number, max: number) =>
-  typeof value === 'string' && value.length >= min && value.length <= max;
-
 export function validateCancelRequest(request?: CancelRequest): void {
   const { reason, requestId, requestedBy } = request ?? {};
-  if (reason !== undefined && !isTextOfLength(reason, 1, cancelReasonLength)) {
-    throw new Error(`reason: must be 1–${cancelReasonLength} characters`);
+  if (reason !== undefined && !isStorableText(reason, cancelReasonLength)) {
+    throw new Error(`reason: must be 1–${cancelReasonLength} characters, none of them NUL`);
   }
-  if (requestId !== undefined && !isTextOfLength(requestId, 1, cancelRequestIdLength)) {
-    throw new Error(`requestId: must be 1–${cancelRequestIdLength} characters`);
+  if (requestId !== undefined && !isStorableText(requestId, cancelRequestIdLength)) {
+    throw new Error(`requestId: must be 1–${cancelRequestIdLength} characters, none of them NUL`);
   }
-  if (requestedBy !== undefined && !isTextOfLength(requestedBy, 0, subjectLength)) {
-    throw new Error(`requestedBy: must be at most ${subjectLength} characters`);
+  if (requestedBy !== undefined && !isStorableText(requestedBy, subjectLength, 0)) {
+    throw new Error(`requestedBy: must be at most ${subjectLength} characters, none of them NUL`);
   }
 }
 

@@ -103,6 +103,7 @@ describe('POST /orders/:id/cancel', () => {
   it.each([
     ['an empty reason', { reason: '' }, 'reason'],
     ['a reason over 200 characters', { reason: 'r'.repeat(201) }, 'reason'],
+    ['a reason with a NUL', { reason: 'r\u0000' }, 'reason'],
     ['an unknown field', { why: 'x' }, 'why'],
   ])('answers 400 for %s', async (_, body, path) => {
     const id = await createOrder(slowDelivery);

@@ -158,10 +158,10 @@ beforeAll(async () => {
   const base64 = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('base64');
   const body = { payloads: [{ metadata: { encoding: base64(plain.metadata?.encoding) }, data: base64(plain.data) }] };
   const codecCalls: [string, string, Caller, number][] = [
-    ['/codec/encode', '/codec/:operation', asOperator, 200],
-    [`/codec/t/${remember(operator)}/decode`, '/codec/t/:token/:operation', asOperator, 200],
-    [`/codec/t/${remember(alice)}/decode`, '/codec/t/:token/:operation', asAlice, 401],
-    [`/codec/t/${remember('not.a.jwt')}/decode`, '/codec/t/:token/:operation', anonymous, 401],
+    ['/codec/encode', '/codec/encode', asOperator, 200],
+    [`/codec/t/${remember(operator)}/decode`, '/codec/t/:token/decode', asOperator, 200],
+    [`/codec/t/${remember(alice)}/decode`, '/codec/t/:token/decode', asAlice, 401],
+    [`/codec/t/${remember('not.a.jwt')}/decode`, '/codec/t/:token/decode', anonymous, 401],
   ];
   for (const [path, route, caller, status] of codecCalls) {
     const headers = path === '/codec/encode' ? credentialHeaders(operator) : credentialHeaders();

@@ -1,10 +1,10 @@
-// Malformed, oversized and hostile requests: every one of them breaks a rule of SPEC §3, so none may write anything.
+// Malformed, oversized and hostile requests: every one of them breaks a rule of the HTTP contract (docs/http-api.md, the OpenAPI document), so none may write anything.
 import type { RawRequest } from './api-client';
 
 export interface HostileRequest extends RawRequest {
   name: string;
   path: string;
-  /** The status SPEC §3 names for it, or any 4xx where it names none. */
+  /** The status the contract names for it, or any 4xx where it names none. */
   expected: 400 | 404 | 413 | 415 | '4xx';
 }
 
@@ -134,7 +134,7 @@ const badContentTypes: HostileRequest[] = [
   ),
   text('XML', '<order><customerId>c-1</customerId></order>', 415, 'application/xml'),
   text('no Content-Type at all', JSON.stringify(valid), 415),
-  // UTF-16 decodes to garbage (400) and Latin-1 is refused outright (415): SPEC §3 pins neither.
+  // UTF-16 decodes to garbage (400) and Latin-1 is refused outright (415): the contract pins neither.
   text('JSON declared as UTF-16', JSON.stringify(valid), '4xx', 'application/json; charset=utf-16'),
   text('JSON declared as Latin-1', JSON.stringify(valid), '4xx', 'application/json; charset=latin1'),
   {

@@ -174,6 +174,11 @@ it('loses no order and answers every create and cancel truthfully while one node
               [`fault${i + 1}_flowing_again_after`, seconds(p.flowingAgainAt - p.at)],
               [`fault${i + 1}_in_flight`, p.inFlight],
               [`fault${i + 1}_longest_order_delay`, seconds(p.longestOrderDelayMs)],
+              // Creates sent before the fault and not yet answered then: each answer is among those checked below.
+              [
+                `fault${i + 1}_creates_in_flight`,
+                result.creates.filter((c) => c.sentAt <= p.at && (c.createdAt ?? Infinity) > p.at).length,
+              ],
             ]),
           ),
           cancel_outcomes: JSON.stringify(tallyOutcomes(outcomes)),

@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { cancelSignal, cancelUpdate, statusQuery } from '../../src/domain';
 import { eventually } from '../../dev/support/poll';
 import { gate } from '../support/gate';
@@ -125,6 +125,25 @@ describe('orderWorkflow', () => {
     });
     expect(store.path()).toEqual(['created', 'confirmed', 'cancelled']);
     expect(payments.refunds).toHaveLength(1);
+  });
+
+  it('refuses a cancel Update outside the rules, a reason too long or one holding a NUL, and takes the next one', async () => {
+    const store = new FakeOrderStore();
+    const payments = new FakePayments();
+    const result = await withWorkers(store, payments, async () => {
+      const handle = await startOrder();
+      await waitForState(handle, 'confirmed');
+      for (const reason of ['r'.repeat(201), 'r\u0000']) {
+        const refused = await handle.executeUpdate(cancelUpdate, { args: [{ reason }] }).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      }
+      expect(await stateOf(handle)).toBe('confirmed');
+      // Ended here, so that no order of this test is left running into the next one's skipped time.
+      expect((await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'valid' }] })).status).toBe('accepted');
+      return handle.result();
+    });
+    expect(result).toMatchObject({ state: 'cancelled', cancelReason: 'valid' });
+    expect(store.path()).toEqual(['created', 'confirmed', 'cancelled']);
   });
 
   it('refunds once when the cancel is sent twice, and answers both as accepted', async () => {

@@ -15,7 +15,7 @@ import (
 	"github.com/distribution/reference"
 )
 
-// The processes SPEC §2 runs under docker compose.
+// The processes docker-compose.yml runs (README's docker-compose section).
 var requiredServices = []string{"postgres", "temporal", "temporal-ui", "migrate", "api", "worker-orders", "worker-payments"}
 
 // The services meant to be reached from other machines; every other published port names its host address.

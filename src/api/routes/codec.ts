@@ -3,9 +3,9 @@
 // (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends no header of its own.
 // CORS admits the Web UI's origins only, answering each with its own: a browser accepts one origin in the header.
 import cors from 'cors';
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { Unauthenticated, type Authenticator } from '../auth';
+import { callerOf, Unauthenticated, type Authenticator } from '../auth';
 import { HttpProblem } from '../problem';
 
 interface JsonPayload {
@@ -18,6 +18,8 @@ export interface CodecRouteDeps {
   authenticator: Authenticator;
   /** The Web UI's origins, e.g. http://localhost:8233. */
   corsOrigins: string[];
+  /** Counts each caller's requests (the count the other routes that take a token share). */
+  rateLimit: RequestHandler;
 }
 
 const fromJson = ({ metadata = {}, data = '' }: JsonPayload): Payload => ({
@@ -40,7 +42,7 @@ function payloadsOf(body: unknown): JsonPayload[] {
   return payloads as JsonPayload[];
 }
 
-export function codecRoutes({ codec, authenticator, corsOrigins }: CodecRouteDeps): Router {
+export function codecRoutes({ codec, authenticator, corsOrigins, rateLimit }: CodecRouteDeps): Router {
   const router = Router();
   // A list: the cors package answers an origin on it with that origin alone, and any other with none.
   const admit = cors({
@@ -49,25 +51,32 @@ export function codecRoutes({ codec, authenticator, corsOrigins }: CodecRouteDep
     allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
   });
 
-  async function requireOperator(req: Request, res: Response): Promise<void> {
-    const header = req.params.token ? `Bearer ${req.params.token}` : req.get('authorization');
-    const caller = await authenticator.verify(header);
-    // The request's log line names who decoded.
-    res.locals.caller = caller;
-    if (caller.role !== 'operator') throw new Unauthenticated('the codec endpoint is for operators');
-  }
-
+  // The caller is known, counted and checked before a body of up to 8 MB is parsed.
+  const identifyCaller = authenticator.identifyCaller((req) =>
+    req.params.token ? `Bearer ${req.params.token}` : req.get('authorization'),
+  );
+  const requireOperator: RequestHandler = (_req, res, next) => {
+    if (callerOf(res).role !== 'operator') throw new Unauthenticated('the codec endpoint is for operators');
+    next();
+  };
   for (const base of ['/codec', '/codec/t/:token']) {
-    router.options(`${base}/:operation`, admit);
-    router.post(`${base}/:operation`, admit, express.json({ limit: '8mb' }), async (req: Request, res: Response) => {
-      const { operation } = req.params;
-      if (operation !== 'encode' && operation !== 'decode')
-        throw new HttpProblem(404, `no codec operation ${operation}`);
-      await requireOperator(req, res);
-      const payloads = payloadsOf(req.body).map(fromJson);
-      const done = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
-      res.json({ payloads: done.map(toJson) });
-    });
+    for (const operation of ['encode', 'decode'] as const) {
+      router.options(`${base}/${operation}`, admit);
+      router.post(
+        `${base}/${operation}`,
+        admit,
+        identifyCaller,
+        rateLimit,
+        authenticator.requireCaller,
+        requireOperator,
+        express.json({ limit: '8mb' }),
+        async (req: Request, res: Response) => {
+          const payloads = payloadsOf(req.body).map(fromJson);
+          const done = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+          res.json({ payloads: done.map(toJson) });
+        },
+      );
+    }
   }
   return router;
 }

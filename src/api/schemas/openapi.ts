@@ -70,13 +70,37 @@ const unauthenticated = problem(
     headers: { 'WWW-Authenticate': { schema: { const: 'Bearer' }, description: 'Bearer' } },
   },
 );
-const rateLimited = problem('Too many requests from this caller (RATE_LIMIT_PER_MINUTE)', 'Problem', {
-  headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } },
-});
+const rateLimited = problem(
+  "Too many requests from this caller this minute: its role's limit (RATE_LIMIT_CUSTOMER_PER_MINUTE, RATE_LIMIT_OPERATOR_PER_MINUTE; RATE_LIMIT_ANONYMOUS_PER_MINUTE per address without a valid token), per API process",
+  'Problem',
+  {
+    headers: {
+      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds until the window resets' },
+      RateLimit: {
+        schema: { type: 'string' },
+        description: 'IETF draft 8: the policy (the role), requests remaining, seconds to reset',
+      },
+      'RateLimit-Policy': {
+        schema: { type: 'string' },
+        description: 'IETF draft 8: the policy (the role), its quota and window in seconds',
+      },
+    },
+  },
+);
 /** What every /orders operation shares: a Bearer token, and the answers to a caller without one or with too many. */
 const protectedOperation = { security: [{ bearerAuth: [] }] };
 const retryAfter = { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } };
 const orderId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+/** One event of GET /orders/changes: under text/event-stream, OpenAPI 3.1's `schema` describes each event. */
+const orderChangeEvent = {
+  type: 'object',
+  required: ['event', 'data'],
+  properties: {
+    event: { enum: ['ready', 'change'], description: '`ready` once subscribed, `change` after orders changed' },
+    data: { const: '{}', description: 'Nothing more: the console reads the orders again' },
+    retry: { type: 'integer', minimum: 0, description: 'How soon (ms) a browser reconnects; sent with `ready`' },
+  },
+};
 
 const queryParameters = Object.entries(listOrdersQuerySchema.shape).map(([name, schema]) => ({
   name,
@@ -169,7 +193,7 @@ export function openApiDocument(): JsonSchema & { paths: Record<string, object> 
           responses: {
             '200': {
               description: 'An event stream that stays open: `event: ready`, then `event: change` after changes',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
+              content: { 'text/event-stream': { schema: orderChangeEvent } },
             },
             '401': unauthenticated,
             '403': problem('A customer token'),

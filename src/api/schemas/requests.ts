@@ -1,11 +1,13 @@
-// What the API accepts, beyond the order schemas the workflow shares (createOrderSchema, cancelOrderSchema).
+// What the API accepts besides an order and a cancel (order-input.ts): the list's query. The workflow checks its
+// input with the library-free rules in src/domain/order-rules.ts, never with these zod schemas.
 import { z } from 'zod';
 import { orderStates } from '../../domain';
 import { cursorSchema } from '../cursor';
+import { customerIdSchema } from './order-input';
 
 export const listOrdersQuerySchema = z.strictObject({
   state: z.enum(orderStates).optional(),
-  customerId: z.string().min(1).max(64).optional(),
+  customerId: customerIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: cursorSchema.optional(),
 });

@@ -29,7 +29,7 @@ export const orderSchema = z.strictObject({
   history: z.array(historyEntrySchema),
 }) satisfies z.ZodType<OrderView>;
 
-/** A cancel's answer: the order as it is now, and what became of the request (SPEC §3). */
+/** A cancel's answer: the order as it is now, and what became of the request (docs/http-api.md). */
 export const cancellationSchema = z.strictObject({ status: z.enum(['accepted', 'rejected', 'pending']) });
 
 export const cancelAnswerSchema = orderSchema.extend({ cancellation: cancellationSchema });
