@@ -142,7 +142,9 @@ export async function runWorkerProcess(
         ),
       );
       if (!worker) break;
-      logger.info({ taskQueue: worker.options.taskQueue, namespace, healthPort: health.port }, 'worker started');
+      const { taskQueue, workerDeploymentOptions } = worker.options;
+      const deploymentVersion = workerDeploymentOptions?.version;
+      logger.info({ taskQueue, namespace, deploymentVersion, healthPort: health.port }, 'worker started');
       if (signal.stopping) worker.shutdown();
       try {
         await worker.run();

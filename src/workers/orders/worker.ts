@@ -1,4 +1,4 @@
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { createOrderActivities } from '../../activities/orders';
 import type { Config } from '../../config';
@@ -17,6 +17,8 @@ export interface OrdersWorkerDeps {
   activities?: OrderActivities;
   /** A bundle built ahead of time (production); without it the workflow code is bundled at start, the same way. */
   workflowBundlePath?: string;
+  /** Poll as this Worker Deployment Version, every order PINNED to it; without it the worker is unversioned. */
+  deploymentVersion?: WorkerDeploymentVersion;
   tuning?: Pick<
     WorkerOptions,
     'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'stickyQueueScheduleToStartTimeout'
@@ -26,10 +28,12 @@ export interface OrdersWorkerDeps {
 /** The orders worker's settings as the configuration gives them, for every process that runs one. */
 export function ordersWorkerSettings(
   config: Config,
-): Required<Pick<OrdersWorkerDeps, 'namespace' | 'tuning'>> & Pick<OrdersWorkerDeps, 'workflowBundlePath'> {
+): Required<Pick<OrdersWorkerDeps, 'namespace' | 'tuning'>> &
+  Pick<OrdersWorkerDeps, 'workflowBundlePath' | 'deploymentVersion'> {
   return {
     namespace: config.temporal.namespace,
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    deploymentVersion: config.workerDeploymentVersion,
     tuning: {
       maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,
       stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
@@ -48,6 +52,7 @@ export async function createOrdersWorker({
   dataConverter,
   activities = createOrderActivities({ db }),
   workflowBundlePath,
+  deploymentVersion,
   tuning,
 }: OrdersWorkerDeps): Promise<Worker> {
   // Always a bundle, never workflowsPath: with that the SDK's OpenTelemetry plugin would add its own interceptors.
@@ -63,6 +68,13 @@ export async function createOrdersWorker({
     // A traced worker's OpenTelemetry plugin puts its own exporter sink over this one.
     sinks: discardedWorkflowSpans,
     workflowBundle,
+    // The behavior goes on the worker, never on the workflow: the server refuses a task completion that carries one
+    // from an unversioned worker, and that task would be retried for ever.
+    workerDeploymentOptions: deploymentVersion && {
+      useWorkerVersioning: true,
+      version: deploymentVersion,
+      defaultVersioningBehavior: 'PINNED',
+    },
     ...tuning,
   });
 }
