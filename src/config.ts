@@ -16,9 +16,14 @@ const versionPart = z
   .max(108)
   .refine((value) => !value.startsWith('__'), "must not start with '__'");
 
-/** Requests per caller and minute, by role; docs/decisions.md says how each follows from the measured capacity. */
-export const DEFAULT_RATE_LIMITS = { customer: 300, operator: 1_500, anonymous: 60 } as const;
 const perMinute = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+// Not configuration: each is tied to something in this repository, so it changes with that code, not per deployment.
+/** How long POST /orders waits for Temporal to persist a start before it looks the order up and answers. */
+export const ORDER_START_TIMEOUT_MS = 10_000;
+/** How long /readyz gives PostgreSQL and Temporal to answer: below the chart's 3 s probe timeout, so a dependency
+ * that hangs is named in a 503 instead of failing the probe unexplained. */
+export const READINESS_TIMEOUT_MS = 2_000;
 
 /** A comma-separated list of browser origins (`scheme://host[:port]`, nothing after it), as a list. */
 const origins = z
@@ -68,7 +73,6 @@ const configSchema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   // Orders waiting for an orders worker before POST /orders answers 429 (0: no bound). bench/README.md: the default.
   ORDERS_MAX_BACKLOG: z.coerce.number().int().min(0).default(5_000),
-  // How long a cancel waits for the workflow's decision before it is kept as a signal and answered `pending`.
   // Tokens: an identity provider's JWKS with its issuer and audience; unset, the embedded default's key file.
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTH_ISSUER: z.string().min(1).optional(),
@@ -86,10 +90,11 @@ const configSchema = z.object({
   // The Web UI's origins (comma-separated), allowed to call the API's codec endpoint from the browser.
   CODEC_CORS_ORIGIN: origins.default(['http://localhost:8233', 'http://127.0.0.1:8233']),
   // Requests per minute and API process: a customer's and an operator's per token subject, without a valid token per
-  // address.
-  RATE_LIMIT_CUSTOMER_PER_MINUTE: perMinute(DEFAULT_RATE_LIMITS.customer),
-  RATE_LIMIT_OPERATOR_PER_MINUTE: perMinute(DEFAULT_RATE_LIMITS.operator),
-  RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute(DEFAULT_RATE_LIMITS.anonymous),
+  // address. docs/decisions.md says how each follows from the measured capacity.
+  RATE_LIMIT_CUSTOMER_PER_MINUTE: perMinute(300),
+  RATE_LIMIT_OPERATOR_PER_MINUTE: perMinute(1_500),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute(60),
+  // How long a cancel waits for the workflow's decision before it is kept as a signal and answered `pending`.
   CANCEL_DECISION_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   // The Temporal Web UI as the operator's browser reaches it: the console links each order to its workflow there.
   TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).default('http://localhost:8233'),

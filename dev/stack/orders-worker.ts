@@ -3,7 +3,7 @@
 // the workflow task that ran it, the window a crash must not turn into a lost or doubled decision.
 import { createOrderActivities } from '../../src/activities/orders';
 import type { OrderActivities } from '../../src/domain';
-import { createOrdersWorker } from '../../src/workers/orders/worker';
+import { createOrdersWorker, ordersWorkerSettings } from '../../src/workers/orders/worker';
 import { runWorkerProcess } from '../../src/workers/run';
 
 function crashingAfter(activities: OrderActivities, state: string, at: number): OrderActivities {
@@ -25,18 +25,11 @@ void runWorkerProcess('orders-worker', ({ config, connection, db, dataConverter 
   const real = createOrderActivities({ db });
   const crashAfter = process.env.E2E_CRASH_AFTER;
   return createOrdersWorker({
+    ...ordersWorkerSettings(config),
     connection,
-    namespace: config.temporal.namespace,
     db,
     dataConverter,
     activities: crashAfter ? crashingAfter(real, crashAfter, Number(process.env.E2E_CRASH_AT ?? 1)) : real,
-    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
-    deploymentVersion: config.workerDeploymentVersion,
-    tuning: {
-      maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,
-      stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
-      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    },
   });
 }).catch((error: unknown) => {
   console.error('orders-worker failed:', error);

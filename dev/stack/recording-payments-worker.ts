@@ -3,7 +3,7 @@
 // proves that no order was charged twice (under two payment ids).
 import { Context } from '@temporalio/activity';
 import { createConfiguredMockGateway, type PaymentGateway } from '../../src/activities/gateway';
-import { createPaymentsWorker } from '../../src/workers/payments/worker';
+import { createPaymentsWorker, paymentsWorkerSettings } from '../../src/workers/payments/worker';
 import { runWorkerProcess } from '../../src/workers/run';
 import type { GatewayCall } from './gateway-calls';
 
@@ -34,12 +34,11 @@ function recording(gateway: PaymentGateway): PaymentGateway {
 
 void runWorkerProcess('payments-worker', ({ config, connection, db, dataConverter }) =>
   createPaymentsWorker({
+    ...paymentsWorkerSettings(config),
     connection,
-    namespace: config.temporal.namespace,
     db,
     dataConverter,
     gateway: recording(createConfiguredMockGateway(config)),
-    tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
   }),
 ).catch((error: unknown) => {
   console.error('payments-worker failed:', error);

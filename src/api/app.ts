@@ -7,8 +7,8 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../logging';
 import { createAuthenticator, type AuthOptions } from './auth';
 import { createBacklog } from './backlog';
-import { DEFAULT_RATE_LIMITS } from '../config';
-import { callerRateLimit, type RateLimits } from './rate-limit';
+import { ORDER_START_TIMEOUT_MS, READINESS_TIMEOUT_MS, type Config } from '../config';
+import { callerRateLimit } from './rate-limit';
 import { cancelOrderCommand } from './cancel-order';
 import { createOrderCommand } from './create-order';
 import { parseJsonBody } from './json-body';
@@ -27,19 +27,16 @@ import { orderOverviewRoutes } from './routes/order-overview';
 import { orderRoutes } from './routes/orders';
 import { openApiDocument } from './schemas/openapi';
 
-export interface AppConfig {
-  /** Given to every new order's workflow, which keeps it for its whole life. */
-  deliveryDelaySeconds: number;
-  /** How long POST /orders waits for Temporal to persist the start before looking the order up. */
-  startTimeoutMs?: number;
-  /** How long a cancel waits for a worker's decision before it is kept as a signal and answered `pending`. */
-  cancelDecisionTimeoutMs?: number;
-  /** Orders that may wait for an orders worker before creates are refused with 429; 0 turns the bound off. */
-  maxBacklog?: number;
-  /** Requests per caller and minute before 429, by role (default: the product's defaults). */
-  rateLimits?: RateLimits;
-  readinessTimeoutMs?: number;
-}
+/** What the app reads from the configuration, complete: src/config.ts owns every default. */
+export type AppConfig = Pick<
+  Config,
+  | 'DELIVERY_DELAY_SECONDS'
+  | 'CANCEL_DECISION_TIMEOUT_MS'
+  | 'ORDERS_MAX_BACKLOG'
+  | 'RATE_LIMIT_CUSTOMER_PER_MINUTE'
+  | 'RATE_LIMIT_OPERATOR_PER_MINUTE'
+  | 'RATE_LIMIT_ANONYMOUS_PER_MINUTE'
+>;
 
 export interface AppDeps {
   client: Client;
@@ -66,14 +63,18 @@ export function createApp({ client, db, config, logger, auth, codec, operatorCon
   app.disable('x-powered-by');
   const authenticator = createAuthenticator(auth);
   // One count per caller for every route that takes a token.
-  const rateLimit = callerRateLimit(config.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const rateLimit = callerRateLimit({
+    customer: config.RATE_LIMIT_CUSTOMER_PER_MINUTE,
+    operator: config.RATE_LIMIT_OPERATOR_PER_MINUTE,
+    anonymous: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+  });
   app.use(requestLogging(logger), helmet(), metrics.recordRequests);
   // Before the 64 kB JSON limit: a history's payloads can be larger.
   if (codec) app.use(codecRoutes({ ...codec, authenticator, rateLimit }));
   if (operatorConsole) app.use(consoleRoutes(operatorConsole));
   app.use(parseJsonBody);
 
-  app.use(healthRoutes({ db, client, readinessTimeoutMs: config.readinessTimeoutMs ?? 2_000 }));
+  app.use(healthRoutes({ db, client, readinessTimeoutMs: READINESS_TIMEOUT_MS }));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -95,14 +96,14 @@ export function createApp({ client, db, config, logger, auth, codec, operatorCon
         client,
         reads,
         lookup,
-        backlog: createBacklog({ client, maxBacklog: config.maxBacklog ?? 0 }),
-        deliveryDelaySeconds: config.deliveryDelaySeconds,
-        startTimeoutMs: config.startTimeoutMs ?? 10_000,
+        backlog: createBacklog({ client, maxBacklog: config.ORDERS_MAX_BACKLOG }),
+        deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
+        startTimeoutMs: ORDER_START_TIMEOUT_MS,
       }),
       cancelOrder: cancelOrderCommand({
         client,
         lookup,
-        decisionTimeoutMs: config.cancelDecisionTimeoutMs ?? 5_000,
+        decisionTimeoutMs: config.CANCEL_DECISION_TIMEOUT_MS,
       }),
     }),
   );

@@ -71,16 +71,7 @@ async function main(): Promise<void> {
       settings: { temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.temporal.namespace },
     },
     changes,
-    config: {
-      rateLimits: {
-        customer: config.RATE_LIMIT_CUSTOMER_PER_MINUTE,
-        operator: config.RATE_LIMIT_OPERATOR_PER_MINUTE,
-        anonymous: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
-      },
-      deliveryDelaySeconds: config.DELIVERY_DELAY_SECONDS,
-      cancelDecisionTimeoutMs: config.CANCEL_DECISION_TIMEOUT_MS,
-      maxBacklog: config.ORDERS_MAX_BACKLOG,
-    },
+    config,
   });
 
   const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'api listening'));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createOrderActivities, ILLEGAL_TRANSITION_ERROR } from '../../src/activities/orders';
-import type { OrderActivities, TransitionRecord } from '../../src/domain';
+import { ORDER_LIMITS, type OrderActivities, type TransitionRecord } from '../../src/domain';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { newOrderRecord } from '../support/orders';
 
@@ -147,6 +147,26 @@ describe('order activities', () => {
     await activities.recordCancelRejected(rejection);
     await activities.recordCancelRejected({ ...rejection, requestId: 'r-2' });
     expect((await eventsOf(record.order.id)).filter((e) => e.event === 'cancel_rejected')).toHaveLength(2);
+  });
+
+  // Migrations keep the lengths they were written with: this holds the columns to the rules the API and workflow check.
+  it('stores the longest customer id, sku and cancel requester the order rules allow', async () => {
+    const record = newOrderRecord();
+    const customerId = 'c'.repeat(ORDER_LIMITS.customerIdLength);
+    const sku = 's'.repeat(ORDER_LIMITS.skuLength);
+    const order = { ...record.order, customerId, items: [{ ...record.order.items[0], sku }] };
+    await activities.recordOrderCreated({ ...record, order });
+    const requestedBy = 'r'.repeat(ORDER_LIMITS.customerIdLength);
+    await activities.recordCancelRejected({
+      orderId: order.id,
+      requestId: 'r'.repeat(ORDER_LIMITS.cancelRequestIdLength),
+      state: 'created',
+      reason: 'x'.repeat(ORDER_LIMITS.cancelReasonLength),
+      at: new Date().toISOString(),
+      requestedBy,
+    });
+    expect(await orderRow(order.id)).toMatchObject({ customer_id: customerId, items: [{ sku }] });
+    expect(await eventsOf(order.id)).toContainEqual(expect.objectContaining({ requested_by: requestedBy }));
   });
 
   it('answers the time a write was first recorded, also to a retry that brings a later time', async () => {

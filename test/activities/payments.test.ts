@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createMockGateway, type PaymentGateway } from '../../src/activities/gateway';
 import { createPaymentActivities } from '../../src/activities/payments';
-import { PAYMENT_INVALID_ERROR, type PaymentActivities, type PaymentRequest } from '../../src/domain';
+import { ORDER_LIMITS, PAYMENT_INVALID_ERROR, type PaymentActivities, type PaymentRequest } from '../../src/domain';
 import { gate } from '../support/gate';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../../dev/support/poll';
@@ -46,6 +46,12 @@ function paymentRequest(paymentToken = 'tok_visa'): PaymentRequest {
 const paymentRow = (orderId: string) => database.db('payments.payments').where({ order_id: orderId }).first();
 
 describe('payment activities', () => {
+  it('stores the longest customer id the order rules allow', async () => {
+    const request = { ...paymentRequest(), customerId: 'c'.repeat(ORDER_LIMITS.customerIdLength) };
+    await paymentsWith(alwaysApprove()).processPayment(request);
+    expect(await paymentRow(request.orderId)).toMatchObject({ customer_id: request.customerId });
+  });
+
   it('charges once per order: a repeated call returns the first result without a second charge', async () => {
     const { gateway, counts } = countingGateway(alwaysApprove());
     const payments = paymentsWith(gateway);

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { orderListSchema } from '../../src/api/schemas/responses';
 import { eventually } from '../../dev/support/poll';
 import {
+  configWith,
   asCancelAnswer,
   asOrder,
   orderRequest,
@@ -23,7 +24,7 @@ let operator: string;
 
 beforeAll(async () => {
   stack = await startApiStack();
-  app = stack.bareApp({ deliveryDelaySeconds: 3600 });
+  app = stack.bareApp(configWith({ DELIVERY_DELAY_SECONDS: 3600 }));
   [alice, bob, operator] = await Promise.all([
     tokenFor({ subject: 'c-alice', role: 'customer' }),
     tokenFor({ subject: 'c-bob', role: 'customer' }),
@@ -131,7 +132,7 @@ describe('authorization', () => {
         .send(orderRequest({ customerId: 'c-alice' }))
         .expect(201),
     );
-    await stack.waitForState(stack.app({ deliveryDelaySeconds: 3600 }), id, 'confirmed');
+    await stack.waitForState(stack.app(configWith({ DELIVERY_DELAY_SECONDS: 3600 })), id, 'confirmed');
     const answer = asCancelAnswer(await request(app).post(`/orders/${id}/cancel`).set(as(alice)).expect(202));
     expect(answer.history.at(-1)).toMatchObject({ state: 'cancelled', by: 'c-alice' });
     const [event] = await stack.database

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { orderWorkflowId } from '../../src/domain';
 import { eventually } from '../../dev/support/poll';
 import { cancelRefusedSchema } from '../../src/api/schemas/responses';
-import { asCancelAnswer, asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
+import { configWith, asCancelAnswer, asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 
 // Each charge takes this long, so an order stays `created` long enough to be cancelled there.
 const GATEWAY_DELAY_MS = 3_000;
@@ -15,8 +15,8 @@ let slowDelivery: Express;
 
 beforeAll(async () => {
   stack = await startApiStack({ gatewayDelayMs: GATEWAY_DELAY_MS });
-  quickDelivery = stack.app({ deliveryDelaySeconds: 1 });
-  slowDelivery = stack.app({ deliveryDelaySeconds: 3600 });
+  quickDelivery = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 1 }));
+  slowDelivery = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 3600 }));
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { createApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
 import { EncryptionCodec, parsePayloadKeys } from '../../src/payload-codec';
-import { unreachableDependencies, silentLogger, testAuth, tokenFor, type Unreachable } from './harness';
+import { configWith, unreachableDependencies, silentLogger, testAuth, tokenFor, type Unreachable } from './harness';
 
 const oldKey = { id: 'key-old', key: randomBytes(32) };
 const newKey = { id: 'key-new', key: randomBytes(32) };
@@ -70,7 +70,7 @@ describe('the codec endpoint', () => {
       client: unreachable.client,
       db: unreachable.db,
       logger: silentLogger,
-      config: { deliveryDelaySeconds: 1 },
+      config: configWith({ DELIVERY_DELAY_SECONDS: 1 }),
       auth: testAuth,
       codec: { codec, corsOrigins: uiOrigins },
     });

@@ -7,17 +7,18 @@ import { createOrderReads } from '../../src/api/order-reads';
 import { createOrderLookup } from '../../src/api/order-lookup';
 import { createBacklog } from '../../src/api/backlog';
 import { orderStatusSchema } from '../../src/api/schemas/responses';
+import { ORDER_START_TIMEOUT_MS } from '../../src/config';
 import { orderWorkflowId } from '../../src/domain';
 import { createOrderSchema } from '../../src/api/schemas/order-input';
 import { eventually } from '../../dev/support/poll';
-import { asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
+import { configWith, asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 
 let stack: ApiStack;
 let app: Express;
 
 beforeAll(async () => {
   stack = await startApiStack();
-  app = stack.app({ deliveryDelaySeconds: 1 });
+  app = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 1 }));
 });
 
 afterAll(async () => {
@@ -200,7 +201,7 @@ describe('Idempotency-Key', () => {
     const createOrder = createOrderCommand({
       client: stack.client,
       deliveryDelaySeconds: 1,
-      startTimeoutMs: 10_000,
+      startTimeoutMs: ORDER_START_TIMEOUT_MS,
       reads: missingOnce,
       lookup: createOrderLookup({ reads: missingOnce, client: stack.client }),
       backlog: createBacklog({ client: stack.client, maxBacklog: 0 }),

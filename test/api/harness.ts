@@ -17,7 +17,7 @@ import {
   type TokenClaims,
 } from '../../src/api/auth-keys';
 import { cancelAnswerSchema, orderSchema } from '../../src/api/schemas/responses';
-import { embeddedDatabaseUrl } from '../../src/config';
+import { embeddedDatabaseUrl, loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/db/knex';
 import type { OrderActivities, OrderState, OrderView } from '../../src/domain';
 import { createOrderActivities } from '../../src/activities/orders';
@@ -26,7 +26,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../../dev/support/poll';
 import { freePort } from '../../dev/tools/net';
 import { createDevServerEnv } from '../support/temporal-env';
-import { createOrdersWorker } from '../../src/workers/orders/worker';
+import { createOrdersWorker, ordersWorkerSettings } from '../../src/workers/orders/worker';
 import { createPaymentsWorker } from '../../src/workers/payments/worker';
 
 export const silentLogger = createLogger('api-test', 'silent');
@@ -105,6 +105,9 @@ export async function refusedAuthorizations(): Promise<[string, string | undefin
     ],
   ];
 }
+
+/** The product's configuration, every default as src/config.ts has it, with a test's changes. */
+export const configWith = (changes: Partial<AppConfig>): AppConfig => ({ ...loadConfig({}), ...changes });
 
 /** The app on the tier's key; a request without an Authorization header is an operator's. */
 export function createTestApp(deps: Omit<AppDeps, 'auth'>): Express {
@@ -187,7 +190,9 @@ export async function startApiStack({ gatewayDelayMs = 0, ordersWorker = true } 
       });
     };
     const startOrdersWorker = async (wrap = (activities: OrderActivities) => activities) => {
-      run(await createOrdersWorker({ ...deps, activities: wrap(createOrderActivities({ db: database.db })) }));
+      // Tuned as the product's, on the test server's namespace.
+      const settings = { ...ordersWorkerSettings(loadConfig({})), ...deps };
+      run(await createOrdersWorker({ ...settings, activities: wrap(createOrderActivities({ db: database.db })) }));
     };
     run(
       await createPaymentsWorker({

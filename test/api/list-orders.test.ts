@@ -4,14 +4,14 @@ import { encodeCursor } from '../../src/api/cursor';
 import { orderListSchema } from '../../src/api/schemas/responses';
 import type { OrderView } from '../../src/domain';
 import { eventually } from '../../dev/support/poll';
-import { asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
+import { configWith, asOrder, orderRequest, startApiStack, type ApiStack } from './harness';
 
 let stack: ApiStack;
 let app: Express;
 
 beforeAll(async () => {
   stack = await startApiStack();
-  app = stack.app({ deliveryDelaySeconds: 3600 });
+  app = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 3600 }));
 });
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { CURSOR_PATTERN } from '../../src/api/cursor';
 import { responseSchemas } from '../../src/api/schemas/openapi';
 import {
+  configWith,
   asOrder,
   createTestApp,
   tokenFor,
@@ -57,15 +58,22 @@ async function createOrder(target: Express, overrides: Record<string, unknown> =
 beforeAll(async () => {
   stack = await startApiStack();
   unreachable = await unreachableDependencies();
-  app = stack.app({ deliveryDelaySeconds: 3600 });
-  const quick = stack.app({ deliveryDelaySeconds: 1 });
-  const config = { deliveryDelaySeconds: 1, readinessTimeoutMs: 500 };
+  app = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 3600 }));
+  const quick = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 1 }));
+  const config = configWith({ DELIVERY_DELAY_SECONDS: 1 });
   temporalDown = createTestApp({ client: unreachable.client, db: stack.database.db, logger: silentLogger, config });
   everythingDown = createTestApp({ client: unreachable.client, db: unreachable.db, logger: silentLogger, config });
   document = (await request(app).get('/openapi.json').expect(200)).body;
-  backlogged = stack.app({ deliveryDelaySeconds: 1, maxBacklog: 1 });
-  bare = stack.bareApp({ deliveryDelaySeconds: 1 });
-  limited = stack.app({ deliveryDelaySeconds: 1, rateLimits: { customer: 1, operator: 1, anonymous: 1 } });
+  backlogged = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 1, ORDERS_MAX_BACKLOG: 1 }));
+  bare = stack.bareApp(configWith({ DELIVERY_DELAY_SECONDS: 1 }));
+  limited = stack.app(
+    configWith({
+      DELIVERY_DELAY_SECONDS: 1,
+      RATE_LIMIT_CUSTOMER_PER_MINUTE: 1,
+      RATE_LIMIT_OPERATOR_PER_MINUTE: 1,
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: 1,
+    }),
+  );
   await request(limited).get('/orders').expect(200);
   customerToken = await tokenFor({ subject: 'c-42', role: 'customer' });
   await request(backlogged).post('/orders').send(orderRequest()).expect(201);

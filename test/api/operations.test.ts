@@ -5,6 +5,7 @@ import request from 'supertest';
 import { readinessSchema } from '../../src/api/schemas/responses';
 import { orderStates } from '../../src/domain';
 import {
+  configWith,
   asOrder,
   createTestApp,
   orderRequest,
@@ -19,7 +20,7 @@ let app: Express;
 
 beforeAll(async () => {
   stack = await startApiStack();
-  app = stack.app({ deliveryDelaySeconds: 3600 });
+  app = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 3600 }));
 });
 
 afterAll(async () => {
@@ -56,7 +57,7 @@ describe('GET /readyz', () => {
         client: stack.client,
         db: unreachable.db,
         logger: silentLogger,
-        config: { deliveryDelaySeconds: 1, readinessTimeoutMs: 1_000 },
+        config: configWith({ DELIVERY_DELAY_SECONDS: 1 }),
       });
       const response = await request(down).get('/readyz').expect(503);
       expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -111,7 +112,7 @@ describe('GET /metrics', () => {
         client: stack.client,
         db: unreachable.db,
         logger: silentLogger,
-        config: { deliveryDelaySeconds: 1 },
+        config: configWith({ DELIVERY_DELAY_SECONDS: 1 }),
       });
       const metrics = await scrape(down);
       expect(metrics).toMatch(/^# TYPE http_requests_total counter/m);

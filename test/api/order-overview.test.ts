@@ -5,7 +5,15 @@ import request from 'supertest';
 import { createOrderChanges, type OrderChanges } from '../../src/api/order-changes';
 import { orderSummarySchema } from '../../src/api/schemas/responses';
 import { eventually } from '../../dev/support/poll';
-import { asOrder, createTestApp, orderRequest, silentLogger, startApiStack, type ApiStack } from './harness';
+import {
+  configWith,
+  asOrder,
+  createTestApp,
+  orderRequest,
+  silentLogger,
+  startApiStack,
+  type ApiStack,
+} from './harness';
 
 let stack: ApiStack;
 let changes: OrderChanges;
@@ -19,7 +27,7 @@ beforeAll(async () => {
     client: stack.client,
     db: stack.database.db,
     logger: silentLogger,
-    config: { deliveryDelaySeconds: 1 },
+    config: configWith({ DELIVERY_DELAY_SECONDS: 1 }),
     changes,
   });
   server = app.listen(0);

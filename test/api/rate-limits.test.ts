@@ -9,7 +9,7 @@ import type { RateLimits } from '../../src/api/rate-limit';
 import { loadConfig } from '../../src/config';
 import { eventually } from '../../dev/support/poll';
 import { EncryptionCodec } from '../../src/payload-codec';
-import { orderRequest, silentLogger, startApiStack, testAuth, tokenFor, type ApiStack } from './harness';
+import { configWith, orderRequest, silentLogger, startApiStack, testAuth, tokenFor, type ApiStack } from './harness';
 
 const limits: RateLimits = { customer: 5, operator: 8, anonymous: 3 };
 
@@ -28,7 +28,12 @@ const limitedApp = () =>
   createApp({
     client: stack.client,
     db: stack.database.db,
-    config: { deliveryDelaySeconds: 3600, rateLimits: limits },
+    config: configWith({
+      DELIVERY_DELAY_SECONDS: 3600,
+      RATE_LIMIT_CUSTOMER_PER_MINUTE: limits.customer,
+      RATE_LIMIT_OPERATOR_PER_MINUTE: limits.operator,
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: limits.anonymous,
+    }),
     logger: silentLogger,
     auth: testAuth,
     codec: { codec: new EncryptionCodec([{ id: 'k1', key: randomBytes(32) }]), corsOrigins: [] },

@@ -9,6 +9,7 @@ import { createApp } from '../../src/api/app';
 import { createLogger } from '../../src/logging';
 import { EncryptionCodec } from '../../src/payload-codec';
 import {
+  configWith,
   asOrder,
   orderRequest,
   refusedAuthorizations,
@@ -109,7 +110,7 @@ beforeAll(async () => {
   const app = createApp({
     client: stack.client,
     db: stack.database.db,
-    config: { deliveryDelaySeconds: 3600 },
+    config: configWith({ DELIVERY_DELAY_SECONDS: 3600 }),
     logger: capturingLogger(logLines),
     auth: testAuth,
     codec: { codec: new EncryptionCodec([{ id: 'k1', key: randomBytes(32) }]), corsOrigins: ['http://localhost:8233'] },

@@ -6,7 +6,14 @@ import { createOrderActivities } from '../../src/activities/orders';
 
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { newOrderRecord } from '../support/orders';
-import { createTestApp, orderRequest, silentLogger, unreachableDependencies, type Unreachable } from './harness';
+import {
+  configWith,
+  createTestApp,
+  orderRequest,
+  silentLogger,
+  unreachableDependencies,
+  type Unreachable,
+} from './harness';
 
 let database: TestDatabase;
 let unreachable: Unreachable;
@@ -20,7 +27,7 @@ beforeAll(async () => {
     client: unreachable.client,
     db: database.db,
     logger: silentLogger,
-    config: { deliveryDelaySeconds: 1, startTimeoutMs: 1_000, cancelDecisionTimeoutMs: 1_000, readinessTimeoutMs: 500 },
+    config: configWith({ DELIVERY_DELAY_SECONDS: 1, CANCEL_DECISION_TIMEOUT_MS: 1_000 }),
   });
 });
 
@@ -191,7 +198,7 @@ describe('when Temporal is unreachable', () => {
       client: unreachable.client,
       db: unreachable.db,
       logger: silentLogger,
-      config: { deliveryDelaySeconds: 1 },
+      config: configWith({ DELIVERY_DELAY_SECONDS: 1 }),
     });
     for (const path of ['/orders', `/orders/${randomUUID()}`, `/orders/${randomUUID()}/status`]) {
       const response = await request(down).get(path);
@@ -205,7 +212,7 @@ describe('when Temporal is unreachable', () => {
       client: unreachable.client,
       db: unreachable.db,
       logger: silentLogger,
-      config: { deliveryDelaySeconds: 1, readinessTimeoutMs: 500 },
+      config: configWith({ DELIVERY_DELAY_SECONDS: 1 }),
     });
     const response = await request(down).get('/readyz');
     expectProblem(response, 503);

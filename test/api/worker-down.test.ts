@@ -11,6 +11,7 @@ import { isFinal, orderWorkflowId, type OrderView } from '../../src/domain';
 import { holdingDeliveries } from '../../dev/support/delivery-holds';
 import { eventually } from '../../dev/support/poll';
 import {
+  configWith,
   asCancelAnswer,
   asOrder,
   createTestApp,
@@ -28,7 +29,7 @@ let pendingCancel: string;
 
 beforeAll(async () => {
   stack = await startApiStack({ ordersWorker: false });
-  app = stack.app({ deliveryDelaySeconds: 1, cancelDecisionTimeoutMs: 1_000 });
+  app = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 1, CANCEL_DECISION_TIMEOUT_MS: 1_000 }));
 });
 
 afterAll(async () => {
@@ -77,7 +78,7 @@ describe('with the orders worker down', () => {
   });
 
   it('refuses creates beyond ORDERS_MAX_BACKLOG with 429 and Retry-After, creating nothing for them', async () => {
-    const bounded = stack.app({ deliveryDelaySeconds: 1, maxBacklog: accepted.length + 2 });
+    const bounded = stack.app(configWith({ DELIVERY_DELAY_SECONDS: 1, ORDERS_MAX_BACKLOG: accepted.length + 2 }));
     const customerId = `c-bounded-${randomUUID()}`;
     const statuses: number[] = [];
     for (let i = 0; i < 6 && !statuses.includes(429); i++) {
@@ -138,7 +139,7 @@ describe('once an orders worker is back', () => {
       client,
       db: stack.database.db,
       logger: silentLogger,
-      config: { deliveryDelaySeconds: 1, cancelDecisionTimeoutMs: 2_000 },
+      config: configWith({ DELIVERY_DELAY_SECONDS: 1, CANCEL_DECISION_TIMEOUT_MS: 2_000 }),
     });
     const { body } = await create(racing, orderRequest({ paymentToken: 'tok_approve' }));
     const held = deliveries!.hold(body.id);

@@ -1,6 +1,7 @@
 import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { createOrderActivities } from '../../activities/orders';
+import type { Config } from '../../config';
 import type { Db } from '../../db/knex';
 import { ORDERS_TASK_QUEUE, type OrderActivities } from '../../domain';
 import { discardedWorkflowSpans } from '../../telemetry';
@@ -22,6 +23,23 @@ export interface OrdersWorkerDeps {
     WorkerOptions,
     'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'stickyQueueScheduleToStartTimeout'
   >;
+}
+
+/** The orders worker's settings as the configuration gives them, for every process that runs one. */
+export function ordersWorkerSettings(
+  config: Config,
+): Required<Pick<OrdersWorkerDeps, 'namespace' | 'tuning'>> &
+  Pick<OrdersWorkerDeps, 'workflowBundlePath' | 'deploymentVersion'> {
+  return {
+    namespace: config.temporal.namespace,
+    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    deploymentVersion: config.workerDeploymentVersion,
+    tuning: {
+      maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,
+      stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    },
+  };
 }
 
 // Bundled once per process: a worker made again after Temporal came back reuses the bundle.

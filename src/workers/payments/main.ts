@@ -1,17 +1,16 @@
 import { createConfiguredMockGateway } from '../../activities/gateway';
 import { runWorkerProcess } from '../run';
-import { createPaymentsWorker } from './worker';
+import { createPaymentsWorker, paymentsWorkerSettings } from './worker';
 
 void runWorkerProcess(
   'payments-worker',
   ({ config, connection, db, dataConverter }) =>
     createPaymentsWorker({
+      ...paymentsWorkerSettings(config),
       connection,
-      namespace: config.temporal.namespace,
       db,
       dataConverter,
       gateway: createConfiguredMockGateway(config),
-      tuning: { maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES },
     }),
   { defaultHealthPort: 9465 },
 ).catch((error: unknown) => {
