@@ -101,12 +101,23 @@ describe('the codec endpoint', () => {
     expect(Buffer.from(encoded.body.payloads[0].data, 'base64').toString('latin1')).not.toMatch(/tok_visa/);
   });
 
-  it('decodes nothing for a customer token or no token', async () => {
+  it('decodes nothing without a valid token (401) or for a customer token (403), by header or path', async () => {
     const customer = await tokenFor({ subject: 'c-42', role: 'customer' });
     const [sealed] = await codec.encode([plain()]);
     const body = { payloads: [asJson(sealed)] };
-    await request(app).post('/codec/decode').send(body).expect(401);
-    await request(app).post('/codec/decode').set('Authorization', `Bearer ${customer}`).send(body).expect(401);
+    for (const call of [request(app).post('/codec/decode'), request(app).post('/codec/t/not.a.jwt/decode')]) {
+      const refused = await call.send(body).expect(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer');
+      expect(refused.body).toMatchObject({ type: '/problems/unauthenticated', status: 401 });
+    }
+    for (const call of [
+      request(app).post('/codec/decode').set('Authorization', `Bearer ${customer}`),
+      request(app).post(`/codec/t/${customer}/decode`),
+    ]) {
+      const refused = await call.send(body).expect(403);
+      expect(refused.body).toMatchObject({ type: '/problems/forbidden', status: 403 });
+      expect(JSON.stringify(refused.body)).not.toMatch(/FUEL-95|tok_visa/);
+    }
   });
 
   it("answers each Web UI origin's preflight and POST with that one origin, and a foreign origin with none", async () => {

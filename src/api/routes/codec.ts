@@ -1,11 +1,13 @@
 // The codec endpoint of the Temporal Web UI and CLI (their codec server protocol): POST /codec/decode and
-// /codec/encode with `{ payloads }` in Temporal's JSON form. Only for an operator: the token comes as a Bearer header
-// (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends no header of its own.
+// /codec/encode with `{ payloads }` in Temporal's JSON form. Only for an operator (src/api/policy.ts): the token comes
+// as a Bearer header (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends no
+// header of its own. No valid token is 401, a customer's 403, as on every other route.
 // CORS admits the Web UI's origins only, answering each with its own: a browser accepts one origin in the header.
 import cors from 'cors';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { callerOf, Unauthenticated, type Authenticator } from '../auth';
+import { callerOf, type Authenticator } from '../auth';
+import { assertOperator } from '../policy';
 import { HttpProblem } from '../problem';
 
 interface JsonPayload {
@@ -56,7 +58,7 @@ export function codecRoutes({ codec, authenticator, corsOrigins, rateLimit }: Co
     req.params.token ? `Bearer ${req.params.token}` : req.get('authorization'),
   );
   const requireOperator: RequestHandler = (_req, res, next) => {
-    if (callerOf(res).role !== 'operator') throw new Unauthenticated('the codec endpoint is for operators');
+    assertOperator(callerOf(res), 'decodes and encodes payloads');
     next();
   };
   for (const base of ['/codec', '/codec/t/:token']) {
