@@ -161,7 +161,7 @@ beforeAll(async () => {
   const codecCalls: [string, string, Caller, number][] = [
     ['/codec/encode', '/codec/encode', asOperator, 200],
     [`/codec/t/${remember(operator)}/decode`, '/codec/t/:token/decode', asOperator, 200],
-    [`/codec/t/${remember(alice)}/decode`, '/codec/t/:token/decode', asAlice, 401],
+    [`/codec/t/${remember(alice)}/decode`, '/codec/t/:token/decode', asAlice, 403],
     [`/codec/t/${remember('not.a.jwt')}/decode`, '/codec/t/:token/decode', anonymous, 401],
   ];
   for (const [path, route, caller, status] of codecCalls) {
