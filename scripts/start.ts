@@ -45,6 +45,7 @@ function serviceChild(name: string, script: string, env: NodeJS.ProcessEnv): Chi
   const lines: string[] = [];
   return {
     name,
+    exitsTwoOnBadConfiguration: true,
     lastLines: () => lines,
     start: async () =>
       startService({
