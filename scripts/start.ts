@@ -131,6 +131,8 @@ async function waitForReady(url: string): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Once everything is stopping, a step cut short (a readiness wait, a migration) is no failure of its own.
+  if (stopping) return;
   say(`failed: ${error instanceof Error ? error.message : String(error)}`);
   void stopAll(1);
 });
