@@ -99,6 +99,9 @@ it('restarts a child that dies, says so in one line, and stops everything cleanl
   expect((await fetch(`${apiUrl}/orders`, { headers: { authorization: `Bearer ${customerToken}` } })).status).toBe(200);
   const [payments] = run.pidsRunning('src/workers/payments/main.ts');
   expect(payments).toBeGreaterThan(0);
+  // One process runs start.ts: tsx's CLI would be a second, relaying Ctrl-C and SIGKILLing start.ts when it has not
+  // taken the signal within ~60 ms (a loaded machine), before it stops anything.
+  expect(run.pidsRunning('scripts/start.ts')).toHaveLength(1);
 
   process.kill(payments, 'SIGKILL');
   const restartLine = await run.line(/\[start\] payments exited/);
