@@ -13,7 +13,8 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import { createDb, type Db } from '../src/db/knex';
-import { orderAmount } from '../src/domain';
+import { insertCreatedOrder } from '../src/activities/orders';
+import { acceptedOrder } from '../src/domain';
 import { closedLoop, type LoopResult } from './load';
 import type { OpenLoopSubject } from './open-loop';
 import { benchCustomer, orderBody } from './orders';
@@ -205,8 +206,8 @@ async function createBaselineTables(db: Db): Promise<void> {
 }
 
 /**
- * The insert `recordOrderCreated` makes (order row and its first event, one transaction, the same statements through
- * the same library), straight into the same Postgres: the ceiling of a durable create on this machine.
+ * The insert `recordOrderCreated` makes (order row and its first event: the product's own statement, through the same
+ * library), straight into the same Postgres: the ceiling of a durable create on this machine.
  */
 export class InsertBaseline {
   private constructor(
@@ -240,37 +241,10 @@ export class InsertBaseline {
 
 async function insertOrder(db: Db, customerId: string, index: number): Promise<void> {
   const body = orderBody(customerId, index);
-  const id = randomUUID();
-  const at = new Date().toISOString();
-  await db.transaction(async (trx) => {
-    const inserted = await trx(`${SCHEMA}.orders`)
-      .insert({
-        id,
-        customer_id: body.customerId,
-        currency: body.currency,
-        items: JSON.stringify(body.items),
-        amount: orderAmount(body.items),
-        state: 'created',
-        cancel_reason: null,
-        payment_status: 'pending',
-        payment_id: null,
-        idempotency_key: null,
-        request_fingerprint: null,
-        created_at: at,
-        updated_at: at,
-      })
-      .onConflict('id')
-      .ignore()
-      .returning('id');
-    if (inserted.length === 0) return;
-    await trx(`${SCHEMA}.order_events`).insert({
-      order_id: id,
-      event: 'transition',
-      from_state: null,
-      to_state: 'created',
-      reason: null,
-      dedupe_key: 'transition:created',
-      at,
-    });
-  });
+  const order = acceptedOrder({ ...body, id: randomUUID(), createdAt: new Date().toISOString() });
+  await insertCreatedOrder(
+    db,
+    { order, requestFingerprint: null, idempotencyKey: null },
+    { orders: `${SCHEMA}.orders`, events: `${SCHEMA}.order_events` },
+  );
 }

@@ -4,6 +4,7 @@ import type { CreateLevelPlan } from './create';
 import type { OpenOrdersPlan } from './footprint';
 import type { LifecyclePlan } from './lifecycle';
 import type { OpenLoopPlan } from './open-loop';
+import type { SeedPlan } from './seed';
 
 export interface BenchPlan {
   name: 'quick' | 'default';
@@ -19,6 +20,8 @@ export interface BenchPlan {
   timerSample: number;
   openOrders: OpenOrdersPlan;
   recovery: { orders: number; concurrency: number; timeoutMs: number };
+  /** `--seed URL`: creates beside the seed build. */
+  seed: SeedPlan;
   /** Said in the output when a figure is smaller than the issue asks for. */
   scaledDown: string[];
 }
@@ -58,6 +61,14 @@ export const defaultPlan: BenchPlan = {
     replays: 1_000,
   },
   recovery: { orders: 1_000, concurrency: 32, timeoutMs: 150_000 },
+  seed: {
+    levels: [
+      { concurrency: 16, orders: 600, maxMs: 10_000 },
+      { concurrency: 64, orders: 1_200, maxMs: 10_000 },
+    ],
+    rounds: 2,
+    pauseMs: 30_000,
+  },
   scaledDown: [],
 };
 
@@ -86,6 +97,14 @@ export const quickPlan: BenchPlan = {
     replays: 60,
   },
   recovery: { orders: 60, concurrency: 32, timeoutMs: 60_000 },
+  seed: {
+    levels: [
+      { concurrency: 16, orders: 48, maxMs: 2_000 },
+      { concurrency: 64, orders: 64, maxMs: 2_000 },
+    ],
+    rounds: 1,
+    pauseMs: 5_000,
+  },
   scaledDown: [
     '--quick: open orders filled for 6 s only (the issue asks for 10,000), 60 overdue orders instead of 1,000, 240 lifecycle orders, short load windows; the open-loop rate is held for 15 s (the issue asks for 60 s) after 5 s search steps',
   ],

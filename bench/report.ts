@@ -9,6 +9,7 @@ import type { OpenOrdersResult } from './footprint';
 import { backlogOf, type BacklogPoint } from './lifecycle';
 import type { OpenLoopResult, OpenLoopStepResult } from './open-loop';
 import type { RecoveryResult } from './recovery';
+import { seedHeaders, seedRows, type SeedComparison } from './seed';
 import type { PhaseFootprint } from './sampler';
 import { MiB, round, type Distribution } from './stats';
 import type { TimerAccuracy } from './timers';
@@ -77,6 +78,8 @@ export interface BenchReport {
     notes: string[];
   };
   create: CreateFigures[];
+  /** `--seed URL`: creates beside the seed build, alternating rounds. */
+  seed?: SeedComparison;
   /** Creates with ORDERS_MAX_BACKLOG as configured and off, alternating (the bench's own stack only). */
   backlogCheck?: BacklogCheckRound[];
   lifecycle?: LifecycleFigures;
@@ -183,8 +186,17 @@ export function renderReport(report: BenchReport): string {
     ),
   );
   out.push(
-    'insert = the same order + event insert (one transaction) straight into the same Postgres (pool ≤ 32); wf start = starting an empty workflow on the same server',
+    'insert = the order + event insert of recordOrderCreated (its one statement) straight into the same Postgres (pool ≤ 32); wf start = starting an empty workflow on the same server',
   );
+
+  if (report.seed) {
+    const { seedUrl, pauseMs } = report.seed;
+    out.push(
+      '',
+      `CREATE BESIDE THE SEED (${seedUrl}) — same client and bodies, rounds alternating, ${pauseMs / 1000} s apart`,
+    );
+    out.push(table(seedHeaders, seedRows(report.seed)));
+  }
 
   const life = report.lifecycle;
   if (life) {

@@ -20,9 +20,11 @@ import {
 import { measureCreate } from './create';
 import { measureOpenOrders } from './footprint';
 import { measureLifecycle } from './lifecycle';
+import { profilePlans, profileStack, renderProfile } from './profile';
 import { closeConnections, type LoopResult } from './load';
 import { measureSustainedRate, type OpenLoopResult } from './open-loop';
-import { openLoopCustomer, orderArrivals } from './orders';
+import { openLoopCustomer, orderArrivals, type ApiEndpoint } from './orders';
+import { measureBesideSeed } from './seed';
 import { defaultPlan, LIFECYCLE_DELIVERY_DELAY_SECONDS, quickPlan, type BenchPlan } from './plan';
 import { Progress } from './progress';
 import { measureRecovery } from './recovery';
@@ -55,7 +57,12 @@ const USAGE = `usage: npm run bench [-- --quick] [--temporal-server dev|real] [-
                    --token: an operator token for that API, e.g. from \`npm run token -- --operator\`)
   --env KEY=VALUE  a product setting for every service of the bench's own stack (repeatable),
                    e.g. --env WORKER_WORKFLOW_CACHE_SIZE=500 --env DB_POOL_MAX=20
-  --render FILE    print the tables of a run's JSON again, measuring nothing`;
+  --seed URL       also create orders on the seed build's API at URL (NestJS + bull/Redis, run separately),
+                   c=16 and c=64, rounds alternating with this stack's, 30 s apart (--seed-token: its Bearer token)
+  --render FILE    print the tables of a run's JSON again, measuring nothing
+  --profile DIR    where an order's CPU goes instead of the report: the lifecycle load on the bench's own stack
+                   with every Node process under --cpu-prof and the Temporal server's pprof, in ms per order by
+                   process, thread and package; the raw profiles stay in DIR (with --quick: a smaller load)`;
 
 class UsageError extends Error {}
 
@@ -66,6 +73,10 @@ interface Options {
   temporalServer: TemporalKind;
   temporalNodes: number;
   workers: number;
+  /** `--profile DIR`: profile the lifecycle instead of the full report. */
+  profileDir?: string;
+  /** `--seed URL`: the seed build's API, driven beside this stack's for create. */
+  seed?: ApiEndpoint;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -83,6 +94,9 @@ function parseOptions(argv: string[]): Options {
       'temporal-nodes': { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
       render: { type: 'string' },
+      profile: { type: 'string' },
+      seed: { type: 'string' },
+      'seed-token': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -111,10 +125,15 @@ function parseOptions(argv: string[]): Options {
     throw new UsageError('--temporal-nodes: a cluster is of production servers (--temporal-server real)');
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 8) throw new UsageError('--workers: expected 1 to 8');
-  const own = { plan, serviceEnv, temporalServer, temporalNodes, workers } as const;
+  const seed =
+    values.seed === undefined ? undefined : { url: values.seed.replace(/\/$/, ''), token: values['seed-token'] };
+  const own = { plan, serviceEnv, temporalServer, temporalNodes, workers, profileDir: values.profile, seed } as const;
   const { api, token, temporal, database } = values;
   const given = [api, token, temporal, database];
+  if (values.profile !== undefined && (workers !== 1 || temporalNodes !== 1))
+    throw new UsageError('--profile runs one worker of each kind and one Temporal node');
   if (given.every((value) => value === undefined)) return own;
+  if (values.profile !== undefined) throw new UsageError("--profile needs the bench's own stack");
   if (api === undefined || token === undefined || temporal === undefined || database === undefined)
     throw new UsageError('--api, --token, --temporal and --database go together');
   if (Object.keys(serviceEnv).length > 0) throw new UsageError("--env applies to the bench's own stack only");
@@ -328,6 +347,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
   const endCreate = await sampler.phase('create');
   const create = await createFigures(run);
   await endCreate();
+  const seed = options.seed && (await measureBesideSeed(target.endpoint, options.seed, run.runId, plan.seed, progress));
 
   const api = target.api;
   const configuredMaxBacklog = serviceEnv.ORDERS_MAX_BACKLOG;
@@ -399,6 +419,7 @@ async function bench(options: Options, resources: Resources, progress: Progress)
       notes,
     },
     create,
+    seed,
     backlogCheck,
     lifecycle,
     security,
@@ -432,6 +453,31 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+
+  if (options.profileDir !== undefined) {
+    const profileDir = options.profileDir;
+    try {
+      const profiled = await profileStack(
+        {
+          dir: profileDir,
+          plan: profilePlans[options.plan.name],
+          serviceEnv: options.serviceEnv,
+          temporalServer: options.temporalServer,
+          commit: gitCommit(),
+          loadAverage: () => loadavg()[0],
+        },
+        progress,
+        (target) => (resources.target = target),
+      );
+      console.log(renderProfile(profiled));
+      process.exit(0);
+    } catch (error) {
+      if (interrupted) return;
+      progress.log(`profile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      await resources.stop(progress);
+      process.exit(1);
+    }
+  }
 
   let report: BenchReport;
   try {

@@ -45,6 +45,8 @@ export interface EmbeddedOptions {
   temporalNodes: number;
   /** Orders workers and payments workers, each. */
   workers: number;
+  /** `--profile`: Node's flags for the workers and the API, and the Temporal server's pprof port. */
+  profile?: { nodeArgs: string[]; temporalPprofPort: number };
 }
 
 export async function startEmbeddedTarget({
@@ -53,6 +55,7 @@ export async function startEmbeddedTarget({
   temporalServer,
   temporalNodes,
   workers,
+  profile,
 }: EmbeddedOptions): Promise<BenchTarget> {
   const stack = await startStack(
     'bench',
@@ -62,7 +65,8 @@ export async function startEmbeddedTarget({
       paymentsWorker: { PAYMENT_APPROVAL_RATE: '1', ...serviceEnv },
       api: { DELIVERY_DELAY_SECONDS: String(deliveryDelaySeconds), ...serviceEnv },
     },
-    { temporal: temporalServer, temporalNodes, workers },
+    // The workers' own entry points, as `npm start` runs them (not the e2e wrappers that record gateway calls).
+    { temporal: temporalServer, temporalNodes, workers, productEntryPoints: true, ...profile },
   );
   return {
     kind: 'embedded',

@@ -42,7 +42,9 @@ const configSchema = z.object({
   PAYMENT_FAILURE_RATE: rate.default(0),
   PAYMENT_GATEWAY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // Bounds the orders worker's memory instead of the SDK's default (the memory per cached order: bench/README.md).
+  // Bounds the orders worker's memory instead of the SDK's heap-derived default: ~260 MiB + ~0.25–0.45 MiB per cached
+  // order. 250 would keep it under 400 MB; what its evictions cost under a large backlog is not measured yet
+  // (bench/README.md, Targets).
   WORKER_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).default(1000),
   // How long a workflow task waits for the worker that cached its order before any worker may take it (SDK: 10 s).
   // After an orders worker dies this is how long its orders stall; see bench/README.md for the measured effect.

@@ -8,6 +8,8 @@ export interface ServiceSpec {
   script: string;
   /** How the `msg` of the log line that says the service is up begins. */
   readyMessage: string;
+  /** Node's own flags for the process (the bench's --profile). */
+  nodeArgs?: string[];
   /** Where the service answers readiness (/readyz), when it has such a port. */
   readinessUrl?: string;
 }
@@ -72,6 +74,7 @@ export class ManagedService {
     const started = startService({
       name: this.name,
       script: this.spec.script,
+      nodeArgs: this.spec.nodeArgs,
       env: this.env,
       onLine: (l) => onLine(l),
     });

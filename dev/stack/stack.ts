@@ -104,6 +104,15 @@ export interface StackOptions {
   workers?: number;
   /** API instances (default 1). */
   apis?: number;
+  /** The Temporal server serves Go's pprof on this loopback port (the bench's --profile). */
+  temporalPprofPort?: number;
+  /** Node's own flags for the workers and the API (the bench's --profile: `--cpu-prof`). */
+  nodeArgs?: string[];
+  /**
+   * The workers' own entry points (src/workers/{orders,payments}/main.ts), as `npm start` runs them: the bench. Otherwise the e2e
+   * wrappers, which can crash on cue (E2E_CRASH_AFTER) and write every gateway call to the log for the audit.
+   */
+  productEntryPoints?: boolean;
   /**
    * Production Temporal nodes (default 1); more than one makes a cluster behind a load balancer (temporal-cluster.ts),
    * and needs `temporal: 'real'`.
@@ -160,12 +169,19 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     temporalNodes > 1
       ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
       : temporalKind === 'real'
-        ? await TemporalProductionServer.create(temporalPostgres, temporalLog)
-        : new TemporalDevServer(await findTemporalCli(), temporalPort, join(runDir, 'temporal.db'), temporalLog, {
-            port: uiPort,
-            // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
-            codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
-          });
+        ? await TemporalProductionServer.create(temporalPostgres, temporalLog, { pprofPort: options.temporalPprofPort })
+        : new TemporalDevServer(
+            await findTemporalCli(),
+            temporalPort,
+            join(runDir, 'temporal.db'),
+            temporalLog,
+            {
+              port: uiPort,
+              // As `npm start` configures its UI: the operator's token in the path, since the UI sends none of its own.
+              codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
+            },
+            options.temporalPprofPort,
+          );
   const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
   const env: NodeJS.ProcessEnv = {
     ...inheritedEnv(),
@@ -186,9 +202,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     readyMessage: string,
     extra: NodeJS.ProcessEnv = {},
     readinessUrl?: string,
+    nodeArgs = options.nodeArgs,
   ) =>
     new ManagedService(
-      { name: serviceName, script: join(root, script), readyMessage, readinessUrl },
+      { name: serviceName, script: join(root, script), readyMessage, readinessUrl, nodeArgs },
       join(logDir, `${serviceName}.log`),
       {
         ...env,
@@ -197,6 +214,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     );
   const numbered = (base: string, i: number) => (i === 0 ? base : `${base}-${i + 1}`);
   const each = <T>(count: number, make: (i: number) => T) => Array.from({ length: count }, (_, i) => make(i));
+  const { productEntryPoints = false } = options;
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
   const workerHealth = (port: number) =>
     [{ WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`] as const;
@@ -204,7 +222,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     const [healthEnv, readinessUrl] = workerHealth(healthPorts[i]);
     return service(
       numbered('orders-worker', i),
-      'dev/stack/orders-worker.ts',
+      productEntryPoints ? 'src/workers/orders/main.ts' : 'dev/stack/orders-worker.ts',
       'worker started',
       { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...envs.ordersWorker },
       readinessUrl,
@@ -215,7 +233,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     const [healthEnv, readinessUrl] = workerHealth(healthPorts[workers + i]);
     return service(
       numbered('payments-worker', i),
-      'dev/stack/recording-payments-worker.ts',
+      productEntryPoints ? 'src/workers/payments/main.ts' : 'dev/stack/recording-payments-worker.ts',
       'worker started',
       { ...healthEnv, ...envs.paymentsWorker },
       readinessUrl,
@@ -241,13 +259,20 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     ),
   );
   const services = [...ordersWorkers, ...paymentsWorkers, ...apis];
-  const postgres = service('postgres', 'dev/stack/postgres-main.ts', 'postgres ready', {
-    E2E_PG_DATA_DIR: pgDataDir,
-    E2E_PG_PORT: String(pgPort),
-    // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
-    // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
-    ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
-  });
+  const postgres = service(
+    'postgres',
+    'dev/stack/postgres-main.ts',
+    'postgres ready',
+    {
+      E2E_PG_DATA_DIR: pgDataDir,
+      E2E_PG_PORT: String(pgPort),
+      // Every service of every Temporal node keeps pools of its own (SQL_MAX_CONNS 20 + SQL_VIS_MAX_CONNS 10 in the
+      // image's config): a second node outgrows PostgreSQL's default of 100 under the bench's load.
+      ...(temporalNodes > 1 ? { E2E_PG_MAX_CONNECTIONS: String(100 * temporalNodes) } : {}),
+    },
+    undefined,
+    [], // its supervisor only waits on the server: nothing of the product's to profile
+  );
 
   // Whatever happens to this test process, no server or service outlives it.
   const killAll = () => {

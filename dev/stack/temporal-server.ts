@@ -44,6 +44,7 @@ export class TemporalDevServer {
     private readonly dbFile: string,
     logPath: string,
     private readonly ui: DevServerUi,
+    private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${port}`;
@@ -61,6 +62,7 @@ export class TemporalDevServer {
       uiPort: this.ui.port,
       uiCodecEndpoint: this.ui.codecEndpoint,
       dbFile: this.dbFile,
+      pprofPort: this.pprofPort,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`Temporal dev server did not start: ${error.message}; see ${this.log.path}`);
@@ -91,6 +93,8 @@ export interface ProductionServerOptions {
   setsUp?: boolean;
   /** The server's own log level (default warn); a cluster's nodes log at info, which shows membership and shards move. */
   logLevel?: 'info' | 'warn';
+  /** Serve Go's pprof on this loopback port (the bench's --profile). */
+  pprofPort?: number;
 }
 
 /** The production server (temporal-server on PostgreSQL, the one docker-compose runs), as the e2e tier drives it. */
@@ -107,6 +111,7 @@ export class TemporalProductionServer {
     private readonly setsUp: boolean,
     private readonly logLevel: 'info' | 'warn',
     logPath: string,
+    private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
     this.address = `${ip}:${ports.FRONTEND_GRPC_PORT}`;
@@ -115,11 +120,11 @@ export class TemporalProductionServer {
   static async create(
     postgres: TemporalPostgres,
     logPath: string,
-    { ip = '127.0.0.1', ports, setsUp = true, logLevel = 'warn' }: ProductionServerOptions = {},
+    { ip = '127.0.0.1', ports, setsUp = true, logLevel = 'warn', pprofPort }: ProductionServerOptions = {},
   ): Promise<TemporalProductionServer> {
     const binaries = await productionBinaries();
     const chosen = ports ?? (await freeServerPorts());
-    return new TemporalProductionServer(binaries, postgres, ip, chosen, setsUp, logLevel, logPath);
+    return new TemporalProductionServer(binaries, postgres, ip, chosen, setsUp, logLevel, logPath, pprofPort);
   }
 
   get running(): boolean {
@@ -135,6 +140,7 @@ export class TemporalProductionServer {
       postgres: this.postgres,
       ip: this.ip,
       ports: this.ports,
+      pprofPort: this.pprofPort,
       logLevel: this.logLevel,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {

@@ -19,6 +19,8 @@ export interface ServiceOptions {
   /** A TypeScript entry point, run with tsx. */
   script: string;
   env: NodeJS.ProcessEnv;
+  /** Node's own flags, before the script (the bench's --profile: `--cpu-prof`, which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
   /** Where each output line goes; defaults to this process's stdout with a `[name]` prefix and readable logs. */
   onLine?: (line: string) => void;
 }
@@ -40,10 +42,10 @@ export function readableLogLine(line: string): string {
   }
 }
 
-export function startService({ name, script, env, onLine }: ServiceOptions): ServiceProcess {
+export function startService({ name, script, env, nodeArgs = [], onLine }: ServiceOptions): ServiceProcess {
   const write = onLine ?? ((line: string) => process.stdout.write(`[${name}] ${readableLogLine(line)}\n`));
   // tsx as a loader in the same process (not its CLI, which runs a grandchild): a SIGKILL here kills the service itself.
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, script], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', pathToFileURL(require.resolve('tsx')).href, script], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,10 +1,11 @@
 // The production Temporal server (the one docker-compose and the chart run), built from its Go module and run without
 // Docker: configured only through the docker image's environment variables, persisting in PostgreSQL.
 import { spawn } from 'node:child_process';
-import { cp, rename } from 'node:fs/promises';
+import { cp, readFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { toolsCacheDir } from './cache';
@@ -94,7 +95,7 @@ export interface TemporalPostgres {
 /** The persistence variables of the docker image (docker-compose.yml's x-temporal-postgres). */
 function persistenceEnv(pg: TemporalPostgres): NodeJS.ProcessEnv {
   return {
-    DB: 'postgres12',
+    DB: 'postgres12_pgx',
     DB_PORT: String(pg.port),
     POSTGRES_SEEDS: pg.host,
     POSTGRES_USER: pg.user,
@@ -123,6 +124,20 @@ export async function setupTemporalSchema(binaries: TemporalServerBinaries, pg: 
     await run(binaries.sqlTool, ['--db', database, 'setup-schema', '-v', '0.0'], env);
     const versioned = join(binaries.schemaDir, schema, 'versioned');
     await run(binaries.sqlTool, ['--db', database, 'update-schema', '-d', versioned], env);
+  }
+  await dropUnusedVisibilityIndexes(pg);
+}
+
+/** deploy/'s visibility-lean.sql, which compose's temporal-schema job runs after the schema, run the same way. */
+export const visibilityLeanSqlPath = resolve(__dirname, '..', '..', 'deploy', 'temporal', 'visibility-lean.sql');
+
+async function dropUnusedVisibilityIndexes(pg: TemporalPostgres): Promise<void> {
+  const client = new PgClient({ ...pg, database: 'temporal_visibility' });
+  await client.connect();
+  try {
+    await client.query(await readFile(visibilityLeanSqlPath, 'utf8'));
+  } finally {
+    await client.end();
   }
 }
 
@@ -172,6 +187,8 @@ export interface TemporalServerOptions {
   ports?: TemporalServerPorts;
   dynamicConfigPath?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Serve Go's pprof on localhost at this port (the image's PPROF_PORT; the bench's --profile); off by default. */
+  pprofPort?: number;
   /** Each line the server prints; without it the output is inherited. */
   onOutput?: (line: string) => void;
 }
@@ -201,6 +218,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     LOG_LEVEL: opts.logLevel ?? 'warn',
     // As in docker-compose: no authorizer on a loopback-only server, said so to keep it from warning at every start.
     TEMPORAL_ALLOW_NO_AUTH: 'true',
+    ...(opts.pprofPort ? { PPROF_PORT: String(opts.pprofPort) } : {}),
     ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
   };
   const child = spawn(opts.binaries.server, ['start'], {

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { customerIdSearchAttribute, orderStateSearchAttribute } from '../../src/domain';
 import { sdkDownloadIntoCache } from './cache';
-import { supervise, type Log } from './exec';
+import { run, supervise, type Log } from './exec';
 import { canConnect, waitForPort } from './net';
 
 export const orderSearchAttributes = [orderStateSearchAttribute, customerIdSearchAttribute];
@@ -27,6 +27,20 @@ export const DEV_SERVER_TUNING = [
   'system.forceSearchAttributesCacheRefreshOnRead=false',
 ];
 
+/**
+ * What only this project's build of the dev server (dev/wrappers/temporal-dev-server) does, for the same workload:
+ * a new state file keeps only the visibility indexes the Web UI's lists and the order search attributes filter on.
+ * The server rewrites every index of a workflow's visibility row at its start, each search attribute upsert and its
+ * close; the 58 indexes of the full schema cost a quarter of the server's CPU per order (bench/README.md).
+ */
+export const PROJECT_DEV_SERVER_TUNING = ['--lean-visibility'];
+
+/** This project's build says so in its version; the temporal CLI (a fallback) knows none of its own flags. */
+async function isProjectDevServer(cliPath: string): Promise<boolean> {
+  const version = await run(cliPath, ['--version']).catch(() => '');
+  return version.includes('order-system-dev-server');
+}
+
 export interface DevServerOptions {
   /** The CLI path only: the codec endpoint the Web UI decodes payloads with. */
   uiCodecEndpoint?: string;
@@ -41,6 +55,8 @@ export interface DevServerOptions {
   log?: Log;
   /** The CLI path only: each line the server prints; without it the output is inherited. */
   onOutput?: (line: string) => void;
+  /** This project's dev server only: serve Go's pprof on this port (the bench's --profile); off by default. */
+  pprofPort?: number;
 }
 
 export interface DevServerHandle {
@@ -65,16 +81,27 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
   return opts.cliPath
     ? startCli(
         opts.cliPath,
-        { ip, port, uiPort, dbFile, logLevel, address, uiUrl, uiCodecEndpoint: opts.uiCodecEndpoint },
+        {
+          ip,
+          port,
+          uiPort,
+          dbFile,
+          logLevel,
+          address,
+          uiUrl,
+          uiCodecEndpoint: opts.uiCodecEndpoint,
+          pprofPort: opts.pprofPort,
+        },
         opts.onOutput,
       )
     : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
 }
 
-type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint'>> & {
+type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint' | 'pprofPort'>> & {
   address: string;
   uiUrl: string;
   uiCodecEndpoint?: string;
+  pprofPort?: number;
 };
 
 async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) => void): Promise<DevServerHandle> {
@@ -82,6 +109,8 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
     '--search-attribute',
     `${name}=${TypedSearchAttributes.toMetadataType(type)}`,
   ]);
+  const ownBuild = await isProjectDevServer(cliPath);
+  if (o.pprofPort && !ownBuild) throw new Error(`${cliPath} is not this project's dev server: it has no pprof flag`);
   const child = spawn(
     cliPath,
     ['server', 'start-dev', '--ip', o.ip, '--port', String(o.port)]
@@ -96,7 +125,9 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
         o.logLevel,
       ])
       .concat(DEV_SERVER_TUNING)
+      .concat(ownBuild ? PROJECT_DEV_SERVER_TUNING : [])
       .concat(o.uiCodecEndpoint ? ['--ui-codec-endpoint', o.uiCodecEndpoint] : [])
+      .concat(o.pprofPort ? ['--pprof-port', String(o.pprofPort)] : [])
       .concat(searchAttributeArgs),
     { stdio: onOutput ? ['ignore', 'pipe', 'pipe'] : 'inherit' },
   );

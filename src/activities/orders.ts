@@ -1,4 +1,4 @@
-// Order persistence: every state change is one guarded, idempotent transaction.
+// Order persistence: every state change is one guarded, idempotent statement.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../db/knex';
 import { EVENTS, ORDERS, toHistoryEntry, type HistoryRow, type OrderRow } from '../db/orders-schema';
@@ -16,44 +16,78 @@ import {
 
 export const ILLEGAL_TRANSITION_ERROR = 'IllegalTransition';
 
+/** The tables an order's writes go to (the bench's insert baseline has copies of its own). */
+export interface OrderTables {
+  orders: string;
+  events: string;
+}
+
+const orderTables: OrderTables = { orders: ORDERS, events: EVENTS };
+
+/**
+ * The order's row and its `created` event, one statement (one round trip, atomic on its own, as every decision here
+ * is). False when the row was there already: a retry.
+ */
+export async function insertCreatedOrder(
+  db: Db,
+  { order, requestFingerprint, idempotencyKey }: OrderCreatedRecord,
+  { orders, events }: OrderTables = orderTables,
+): Promise<boolean> {
+  const { rows } = await db.raw<{ rows: unknown[] }>(
+    `WITH inserted AS (
+       INSERT INTO ${orders} (id, customer_id, currency, items, amount, state, cancel_reason, payment_status,
+                              payment_id, idempotency_key, request_fingerprint, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'created', NULL, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, created_at
+     ), recorded AS (
+       INSERT INTO ${events} (order_id, event, from_state, to_state, reason, dedupe_key, at)
+       SELECT id, 'transition', NULL, 'created', NULL, 'transition:created', created_at FROM inserted
+     )
+     SELECT created_at FROM inserted`,
+    [
+      order.id,
+      order.customerId,
+      order.currency,
+      JSON.stringify(order.items),
+      order.amount,
+      order.payment.status,
+      order.payment.id,
+      idempotencyKey,
+      requestFingerprint,
+      order.createdAt,
+      order.createdAt,
+    ],
+  );
+  return rows.length > 0;
+}
+
+// Guarded by the state it leaves: no row comes back when the order is no longer in it.
+const RECORD_TRANSITION = `
+  WITH moved AS (
+    UPDATE ${ORDERS}
+       SET state = ?, cancel_reason = ?, payment_status = ?, payment_id = ?, updated_at = ?, version = version + 1
+     WHERE id = ? AND state = ?
+    RETURNING id, state, cancel_reason, payment_status, payment_id, updated_at
+  ), recorded AS (
+    INSERT INTO ${EVENTS} (order_id, event, from_state, to_state, reason, requested_by, dedupe_key, at)
+    SELECT id, 'transition', ?::text, ?::text, ?::text, ?::text, ?::text, ?::timestamptz FROM moved
+    RETURNING to_state, reason, requested_by, at
+  )
+  SELECT moved.state, moved.cancel_reason, moved.payment_status, moved.payment_id, moved.updated_at,
+         recorded.to_state, recorded.reason, recorded.requested_by, recorded.at
+    FROM moved CROSS JOIN recorded`;
+
 export function createOrderActivities({ db }: { db: Db }): OrderActivities {
   return {
-    async recordOrderCreated({ order, requestFingerprint, idempotencyKey }: OrderCreatedRecord): Promise<RecordedAt> {
-      return db.transaction(async (trx) => {
-        const inserted = await trx(ORDERS)
-          .insert({
-            id: order.id,
-            customer_id: order.customerId,
-            currency: order.currency,
-            items: JSON.stringify(order.items),
-            amount: order.amount,
-            state: 'created',
-            cancel_reason: null,
-            payment_status: order.payment.status,
-            payment_id: order.payment.id,
-            idempotency_key: idempotencyKey,
-            request_fingerprint: requestFingerprint,
-            created_at: order.createdAt,
-            updated_at: order.createdAt,
-          })
-          .onConflict('id')
-          .ignore()
-          .returning('id');
-        if (inserted.length === 0) {
-          const stored = await trx(ORDERS).where({ id: order.id }).first<{ created_at: Date }>('created_at');
-          return { at: stored.created_at.toISOString() };
-        }
-        await trx(EVENTS).insert({
-          order_id: order.id,
-          event: 'transition',
-          from_state: null,
-          to_state: 'created',
-          reason: null,
-          dedupe_key: 'transition:created',
-          at: order.createdAt,
-        });
-        return { at: order.createdAt };
-      });
+    async recordOrderCreated(record: OrderCreatedRecord): Promise<RecordedAt> {
+      const { order } = record;
+      if (await insertCreatedOrder(db, record)) return { at: order.createdAt };
+      // Recorded before (a retry): the time it was first recorded.
+      const stored = await db(ORDERS).where({ id: order.id }).first<{ created_at: Date } | undefined>('created_at');
+      // The conflict waited for the other write to commit, so its row is there (a retry tries again if not).
+      if (!stored) throw new Error(`order ${order.id}: no row after its insert met a conflicting one`);
+      return { at: stored.created_at.toISOString() };
     },
 
     async recordTransition({
@@ -65,32 +99,28 @@ export function createOrderActivities({ db }: { db: Db }): OrderActivities {
       at,
       requestedBy,
     }: TransitionRecord): Promise<CommittedDecision> {
-      return db.transaction(async (trx) => {
-        const updated = await trx(ORDERS)
-          .where({ id: orderId, state: from })
-          .update({
-            state: to,
-            cancel_reason: to === 'cancelled' ? reason : null,
-            payment_status: payment.status,
-            payment_id: payment.id,
-            updated_at: at,
-            version: trx.raw('version + 1'),
-          });
-        if (updated === 1) {
-          await trx(EVENTS).insert({
-            order_id: orderId,
-            event: 'transition',
-            from_state: from,
-            to_state: to,
-            reason,
-            requested_by: requestedBy,
-            dedupe_key: `transition:${to}`,
-            at,
-          });
-        }
-        // Not taken: this decision was already recorded (a retry), or an earlier try of the task committed another one.
-        return committedSince(trx, orderId, from, to);
-      });
+      const { rows } = await db.raw<{ rows: (DecisionRow & HistoryRow)[] }>(RECORD_TRANSITION, [
+        to,
+        to === 'cancelled' ? reason : null,
+        payment.status,
+        payment.id,
+        at,
+        orderId,
+        from,
+        from,
+        to,
+        reason,
+        requestedBy,
+        `transition:${to}`,
+        at,
+      ]);
+      const [taken] = rows;
+      // Not taken: this decision was already recorded (a retry), or an earlier try of the task committed another one.
+      if (!taken) return committedSince(db, orderId, from, to);
+      return {
+        ...decisionOf(taken),
+        transitions: [{ ...toHistoryEntry({ ...taken, event: 'transition' }), event: 'transition' }],
+      };
     },
 
     async recordPaymentSettled({ orderId, payment, at }: PaymentSettledRecord): Promise<RecordedAt> {
@@ -151,6 +181,15 @@ async function storedEventAt(db: Db, orderId: string, dedupeKey: string): Promis
 
 type DecisionRow = Pick<OrderRow, 'state' | 'cancel_reason' | 'payment_status' | 'payment_id' | 'updated_at'>;
 
+function decisionOf(row: DecisionRow): Omit<CommittedDecision, 'transitions'> {
+  return {
+    state: row.state,
+    cancelReason: row.cancel_reason,
+    payment: { status: row.payment_status, id: row.payment_id },
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
 /**
  * The row's word on a decision from `from`: its current state and the transitions recorded after `from`. Refuses
  * (non-retryable) when the row is not past `from`, which no retry of a decision can explain.
@@ -174,10 +213,7 @@ async function committedSince(db: Db, orderId: string, from: OrderState, to: Ord
     .orderBy('id')
     .select('event', 'to_state', 'reason', 'requested_by', 'at');
   return {
-    state: row.state,
-    cancelReason: row.cancel_reason,
-    payment: { status: row.payment_status, id: row.payment_id },
-    updatedAt: row.updated_at.toISOString(),
+    ...decisionOf(row),
     transitions: events.map((event) => ({ ...toHistoryEntry(event), event: 'transition' })),
   };
 }

@@ -48,6 +48,17 @@ export class UnexpectedAnswerError extends Error {
   }
 }
 
+/**
+ * The answer, or why there was none. Not `instanceof Error`: fetch's errors come from another realm than jest's
+ * globals, so a lost connection would pass for an answer.
+ */
+function settled(request: Promise<HttpAnswer>): Promise<{ answer?: HttpAnswer; lost?: string }> {
+  return request.then(
+    (answer) => ({ answer }),
+    (error: unknown) => ({ lost: String(error) }),
+  );
+}
+
 function cancelAnswerOf(id: string, answer: HttpAnswer): CancelAnswer {
   if (answer.status === 200 || answer.status === 202) {
     const { cancellation, ...order } = cancelAnswerSchema.parse(JSON.parse(answer.text));
@@ -110,18 +121,14 @@ export class ApiClient {
     let backoffMs = 100;
     for (;;) {
       attempts += 1;
-      const answer = await this.postJson('/orders', body, { 'idempotency-key': idempotencyKey }).catch(
-        (error: Error) => error,
-      );
-      if (!(answer instanceof Error) && answer.status === 201) {
+      const { answer, lost } = await settled(this.postJson('/orders', body, { 'idempotency-key': idempotencyKey }));
+      if (answer?.status === 201) {
         return { order: orderSchema.parse(JSON.parse(answer.text)), attempts, failedAttempts: attempts - 1 };
       }
-      const retryable = answer instanceof Error || answer.status === 503;
+      const retryable = answer === undefined || answer.status === 503;
       if (!retryable || Date.now() + backoffMs > deadline) {
-        throw answer instanceof Error
-          ? new Error(
-              `POST /orders (key ${idempotencyKey}) got no answer after ${attempts} attempts: ${answer.message}`,
-            )
+        throw answer === undefined
+          ? new Error(`POST /orders (key ${idempotencyKey}) got no answer after ${attempts} attempts: ${lost}`)
           : new UnexpectedAnswerError(`POST /orders (key ${idempotencyKey}, attempt ${attempts})`, answer);
       }
       await new Promise((resolve) => setTimeout(resolve, backoffMs));
@@ -150,13 +157,12 @@ export class ApiClient {
     let failedAttempts = 0;
     let backoffMs = 100;
     for (;;) {
-      const answer = await this.postJson(`/orders/${id}/cancel`, {}).catch((error: Error) => error);
-      const retryable = answer instanceof Error || answer.status === 503;
-      if (!retryable) return { answer: cancelAnswerOf(id, answer), failedAttempts };
+      const { answer, lost } = await settled(this.postJson(`/orders/${id}/cancel`, {}));
+      if (answer !== undefined && answer.status !== 503) return { answer: cancelAnswerOf(id, answer), failedAttempts };
       failedAttempts += 1;
       if (Date.now() + backoffMs > deadline) {
-        throw answer instanceof Error
-          ? new Error(`POST /orders/${id}/cancel got no answer after ${failedAttempts} attempts: ${answer.message}`)
+        throw answer === undefined
+          ? new Error(`POST /orders/${id}/cancel got no answer after ${failedAttempts} attempts: ${lost}`)
           : new UnexpectedAnswerError(`POST /orders/${id}/cancel (attempt ${failedAttempts})`, answer);
       }
       await new Promise((resolve) => setTimeout(resolve, backoffMs));

@@ -2,20 +2,16 @@
 // server-sent event stream that says when orders changed so a console reads them again. Operator tokens only.
 import { Router, type Request, type Response } from 'express';
 import { callerOf } from '../auth';
+import { assertOperator } from '../policy';
 import type { OrderChanges } from '../order-changes';
 import type { SummarizeOrders } from '../order-summary';
-import { HttpProblem } from '../problem';
 
 /** Keeps proxies and load balancers from closing an idle stream. */
 const KEEP_ALIVE_MS = 25_000;
 /** How soon a browser's EventSource reconnects after the stream ends. */
 const RECONNECT_MS = 2_000;
 
-function requireOperator(res: Response): void {
-  if (callerOf(res).role !== 'operator') {
-    throw new HttpProblem(403, 'only an operator token sees all orders', { type: '/problems/forbidden' });
-  }
-}
+const requireOperator = (res: Response) => assertOperator(callerOf(res), 'sees all orders');
 
 export function orderOverviewRoutes({ summarize, changes }: { summarize: SummarizeOrders; changes: OrderChanges }) {
   const router = Router();

@@ -1,9 +1,10 @@
 // HTTP ⇄ orders: validate, call a command or a read, and map each outcome to its status code on purpose.
 import { Router, type Request, type Response } from 'express';
-import { isPaymentSettled, type OrderView } from '../../domain';
+import { isPaymentSettled } from '../../domain';
 import { cancelOrderSchema, createOrderSchema, orderIdSchema } from '../schemas/order-input';
-import { callerOf, type Caller } from '../auth';
-import type { CancelOrder } from '../cancel-order';
+import { callerOf } from '../auth';
+import { assertMayCreateFor, createRequestOf, listScope, visibleTo } from '../policy';
+import type { CancelOrder, CancelResult } from '../cancel-order';
 import { BacklogFullError, IdempotencyConflictError, OrderNotAcceptedError, type CreateOrder } from '../create-order';
 import { encodeCursor } from '../cursor';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyHeadersSchema } from '../idempotency';
@@ -28,31 +29,34 @@ function orderIdParam(req: Request): string {
   return id.data;
 }
 
-const forbidden = (detail: string) => new HttpProblem(403, detail, { type: '/problems/forbidden' });
-
-/** A customer's create may leave out its customer id: the token names it. */
-function forCaller(caller: Caller, body: unknown): unknown {
-  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
-  return caller.role === 'customer' && isObject && !('customerId' in body)
-    ? { ...body, customerId: caller.subject }
-    : body;
-}
-
-/** The order, when the caller may see it: an operator sees every order, a customer only its own. */
-function visibleTo(caller: Caller, order: OrderView | undefined): OrderView | undefined {
-  return caller.role === 'operator' || order?.customerId === caller.subject ? order : undefined;
-}
-
 const conflict = (detail: string, type: string, extra: Record<string, unknown> = {}) =>
   new HttpProblem(409, detail, { type, ...extra });
 
-const cancelAnswerExtras = (order: OrderView) => ({ order, cancellation: { status: 'rejected' } });
-
-/** A cancel's answer: the order as it is, and what became of the request. */
-const cancelAnswer = (order: OrderView, status: 'accepted' | 'rejected' | 'pending') => ({
-  ...order,
-  cancellation: { status },
-});
+/**
+ * Every answer to a cancel, in one place (docs/http-api.md): its status code, and the order as it is with what became
+ * of the request. A refusal is a problem that carries the order too.
+ */
+function answerCancel(res: Response, id: string, result: Exclude<CancelResult, { status: 'not_found' }>): void {
+  const { order } = result;
+  const refused = (detail: string, type: string) =>
+    conflict(detail, type, { order, cancellation: { status: 'rejected' } });
+  switch (result.status) {
+    case 'accepted':
+      // 202 while the payment or its refund is still settling; the order will end cancelled either way.
+      res.status(isPaymentSettled(order) ? 200 : 202).json({ ...order, cancellation: { status: 'accepted' } });
+      return;
+    case 'pending':
+      res.status(202).json({ ...order, cancellation: { status: 'pending' } });
+      return;
+    case 'rejected':
+      throw refused(
+        `order ${id} is delivered, or its delivery was decided: it can no longer be cancelled`,
+        '/problems/order-delivered',
+      );
+    case 'closed':
+      throw refused(`order ${id} is ${order.state} but its workflow has ended`, '/problems/order-closed');
+  }
+}
 
 export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRoutesDeps): Router {
   const router = Router();
@@ -61,10 +65,8 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
     const headers = { [IDEMPOTENCY_KEY_HEADER]: req.get(IDEMPOTENCY_KEY_HEADER) };
     const idempotencyKey = parseRequest(idempotencyHeadersSchema, headers, 'headers')[IDEMPOTENCY_KEY_HEADER];
     const caller = callerOf(res);
-    const request = parseRequest(createOrderSchema, forCaller(caller, req.body), 'body');
-    if (caller.role === 'customer' && request.customerId !== caller.subject) {
-      throw forbidden('a customer token creates orders only for its own customer id');
-    }
+    const request = parseRequest(createOrderSchema, createRequestOf(caller, req.body), 'body');
+    assertMayCreateFor(caller, request.customerId);
     try {
       const { order, replayed } = await createOrder(request, idempotencyKey);
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -97,12 +99,8 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
 
   router.get('/orders', async (req: Request, res: Response) => {
     const { state, customerId, limit, cursor } = parseRequest(listOrdersQuerySchema, req.query, 'query');
-    const caller = callerOf(res);
-    if (caller.role === 'customer' && customerId !== undefined && customerId !== caller.subject) {
-      throw forbidden("a customer token lists only its own customer's orders");
-    }
-    const own = caller.role === 'customer' ? caller.subject : customerId;
-    const page = await reads.listOrders({ state, customerId: own, limit, after: cursor });
+    const scope = listScope(callerOf(res), customerId);
+    const page = await reads.listOrders({ state, customerId: scope, limit, after: cursor });
     res.json({ items: page.items, nextCursor: page.next && encodeCursor(page.next) });
   });
 
@@ -128,29 +126,8 @@ export function orderRoutes({ createOrder, cancelOrder, reads, lookup }: OrderRo
     // Someone else's order is answered as if it did not exist.
     if (caller.role === 'customer' && !visibleTo(caller, await lookup.findOrder(id))) throw notFound(`no order ${id}`);
     const result = await cancelOrder(id, { ...request, requestedBy: caller.subject });
-    switch (result.status) {
-      case 'accepted':
-        // 202 while the payment or its refund is still settling; the order will end cancelled either way.
-        res.status(isPaymentSettled(result.order) ? 200 : 202).json(cancelAnswer(result.order, 'accepted'));
-        return;
-      case 'pending':
-        res.status(202).json(cancelAnswer(result.order, 'pending'));
-        return;
-      case 'rejected':
-        throw conflict(
-          `order ${id} is delivered, or its delivery was decided: it can no longer be cancelled`,
-          '/problems/order-delivered',
-          cancelAnswerExtras(result.order),
-        );
-      case 'closed':
-        throw conflict(
-          `order ${id} is ${result.order.state} but its workflow has ended`,
-          '/problems/order-closed',
-          cancelAnswerExtras(result.order),
-        );
-      case 'not_found':
-        throw notFound(`no order ${id}`);
-    }
+    if (result.status === 'not_found') throw notFound(`no order ${id}`);
+    answerCancel(res, id, result);
   });
 
   return router;
