@@ -97,6 +97,8 @@ it('restarts a child that dies, says so in one line, and stops everything cleanl
   const customerToken = (await run.line(/TOKEN=/)).split('TOKEN=')[1];
   expect((await fetch(`${apiUrl}/console?token=${consoleToken}`)).status).toBe(200);
   expect((await fetch(`${apiUrl}/orders`, { headers: { authorization: `Bearer ${customerToken}` } })).status).toBe(200);
+  // npm start waits for the API alone: the worker to be killed must have started, or only one start is ever said.
+  await run.line(/^\[payments\].*worker started/);
   const [payments] = run.pidsRunning('src/workers/payments/main.ts');
   expect(payments).toBeGreaterThan(0);
   // One process runs start.ts: tsx's CLI would be a second, relaying Ctrl-C and SIGKILLing start.ts when it has not
