@@ -41,8 +41,9 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
-# What runs besides the services: the migrations (the chart's hook Job, compose's job) and the operator's token tool.
-COPY scripts/migrate.ts scripts/token.ts ./scripts/
+# What runs besides the services: the migrations (the chart's hook Job, compose's job), the operator's token tool and
+# its tool for the orders worker's deployment versions (docs/worker-versioning.md).
+COPY scripts/migrate.ts scripts/token.ts scripts/worker-deployment.ts ./scripts/
 COPY --from=workflow-bundle /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 COPY --from=console-bundle /app/dist/console ./dist/console
 # Files stay root-owned and read-only to the process; tsx keeps its cache under /tmp.

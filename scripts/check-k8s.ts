@@ -1,13 +1,16 @@
 // `npm run check:k8s`: proves the Helm chart in deploy/helm/order-system against Kubernetes without a cluster.
 // helm lint and template over every values file in the chart's ci/ folder, kubeconform's strict schemas, then a
 // real kube-apiserver (with etcd, on loopback) for `helm install --dry-run=server` and `kubectl apply
-// --dry-run=server`; last, broken renderings that the API server must refuse, so the check is known to bite.
+// --dry-run=server`; the objects the worker controller makes of each WorkerResourceTemplate (the versioned orders
+// worker's PodDisruptionBudget and ScaledObject) checked the same way; last, broken renderings that must be refused,
+// so the check is known to bite.
 // The tools are built once into the tools cache (dev/tools/k8s-tools.ts); every process started is stopped.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crdSchemaLocation, writeCrdSchemas } from '../dev/tools/crd-schemas';
+import { perVersionObjects } from '../dev/tools/worker-resource-templates';
 import { run } from '../dev/tools/exec';
 import { startKubeApiServer, type KubeApiServer } from '../dev/tools/kube-apiserver';
 import {
@@ -20,6 +23,8 @@ import {
   resolveKubeBinaries,
   resolveKubeconform,
   resolveKubeconformSchemas,
+  resolveWorkerControllerCrds,
+  WORKER_CONTROLLER_VERSION,
 } from '../dev/tools/k8s-tools';
 
 const root = path.resolve(__dirname, '..');
@@ -27,7 +32,14 @@ const chartDir = path.join(root, 'deploy', 'helm', 'order-system');
 const crdDir = path.join(root, 'deploy', 'helm', 'crds-for-check');
 const releaseName = 'order-system';
 // Custom resources have no schema in kubeconform's set: they are checked once the CRDs are in the API server.
-const customKinds = ['ScaledObject', 'TriggerAuthentication', 'ServiceMonitor'];
+const customKinds = [
+  'ScaledObject',
+  'TriggerAuthentication',
+  'ServiceMonitor',
+  'WorkerDeployment',
+  'Connection',
+  'WorkerResourceTemplate',
+];
 
 const started = Date.now();
 const say = (line: string) => process.stdout.write(`[check:k8s] ${line}\n`);
@@ -41,7 +53,10 @@ async function step<T>(name: string, body: () => Promise<T>, describe?: (result:
   return result;
 }
 
-/** A change to a rendering that a correct API server refuses; `from` must occur in the rendering. */
+/**
+ * A change to a rendering that the check must refuse: the API server, or kubeconform and the API server on what the
+ * worker controller makes of a WorkerResourceTemplate. `from` must occur in the rendering.
+ */
 interface BrokenVariant {
   name: string;
   /** The rendering it starts from: a values file's name in ci/. */
@@ -71,6 +86,24 @@ const brokenVariants: BrokenVariant[] = [
     from: '  minReplicaCount:',
     to: '  minReplicas:',
   },
+  {
+    name: 'versioned: a Progressive step paused for less than the 30 s the CRD requires',
+    rendering: 'versioning-values',
+    from: 'pauseDuration: 5m\n',
+    to: 'pauseDuration: 10s\n',
+  },
+  {
+    name: "versioned: a wrong field in the WorkerResourceTemplate's ScaledObject (minReplicas)",
+    rendering: 'versioning-values',
+    from: 'kind: ScaledObject\n    spec:\n      scaleTargetRef: {}\n      minReplicaCount:',
+    to: 'kind: ScaledObject\n    spec:\n      scaleTargetRef: {}\n      minReplicas:',
+  },
+  {
+    name: "versioned: a wrong field in the WorkerResourceTemplate's PodDisruptionBudget (maxUnavailabel)",
+    rendering: 'versioning-mtls-values',
+    from: 'kind: PodDisruptionBudget\n    spec:\n      maxUnavailable:',
+    to: 'kind: PodDisruptionBudget\n    spec:\n      maxUnavailabel:',
+  },
 ];
 
 interface Tools {
@@ -80,6 +113,7 @@ interface Tools {
   apiserver: string;
   kubectl: string;
   etcd: string;
+  workerControllerCrds: string;
 }
 
 async function obtainTools(): Promise<Tools> {
@@ -97,7 +131,12 @@ async function obtainTools(): Promise<Tools> {
     (found) => path.dirname(found.apiserver),
   );
   const etcd = await step('etcd', () => resolveEtcd(log), String);
-  return { helm, kubeconform, schemas, apiserver, kubectl, etcd };
+  const workerControllerCrds = await step(
+    `temporal-worker-controller ${WORKER_CONTROLLER_VERSION} CRDs (Go module proxy)`,
+    () => resolveWorkerControllerCrds(log),
+    String,
+  );
+  return { helm, kubeconform, schemas, apiserver, kubectl, etcd, workerControllerCrds };
 }
 
 async function main(): Promise<void> {
@@ -156,6 +195,8 @@ async function main(): Promise<void> {
             'keda.sh/v1alpha1',
             '--api-versions',
             'monitoring.coreos.com/v1',
+            '--api-versions',
+            'temporal.io/v1alpha1',
           ]);
           const file = path.join(workDir, `${label(valuesFile)}.yaml`);
           await writeFile(file, rendered);
@@ -202,8 +243,9 @@ async function main(): Promise<void> {
     const kubeconfig = server.kubeconfig;
     const kubectl = (args: string[]) => run(tools.kubectl, ['--kubeconfig', kubeconfig, ...args]);
 
-    await step('CRDs (KEDA, ServiceMonitor)', async () => {
+    await step('CRDs (KEDA, ServiceMonitor, temporal-worker-controller)', async () => {
       await kubectl(['apply', '--server-side', '-f', crdDir]);
+      await kubectl(['apply', '--server-side', '-f', tools.workerControllerCrds]);
       await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     });
     const crdSchemas = path.join(workDir, 'crd-schemas');
@@ -251,6 +293,39 @@ async function main(): Promise<void> {
       );
     }
 
+    /** What the worker controller makes of the rendering's WorkerResourceTemplates, checked like the rest; how many. */
+    const checkPerVersion = async (file: string): Promise<number> => {
+      const served = await output(tools.kubectl, [
+        '--kubeconfig',
+        kubeconfig,
+        'apply',
+        '--dry-run=server',
+        '-o',
+        'json',
+        '-f',
+        file,
+      ]);
+      const objects = perVersionObjects(JSON.parse(served));
+      if (objects.length === 0) return 0;
+      const perVersionFile = file.replace(/\.yaml$/, '-per-version.yaml');
+      await writeFile(perVersionFile, objects.map((object) => `---\n${JSON.stringify(object)}\n`).join(''));
+      await run(tools.kubeconform, [
+        ...kubeconformStrict,
+        '-schema-location',
+        crdSchemaLocation(crdSchemas),
+        perVersionFile,
+      ]);
+      await kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', perVersionFile]);
+      return objects.length;
+    };
+    for (const [name, file] of renderings) {
+      await step(
+        `per version: what the worker controller makes of each WorkerResourceTemplate (${name})`,
+        () => checkPerVersion(file),
+        (count) => `${count} objects`,
+      );
+    }
+
     for (const variant of brokenVariants) {
       await step(
         `broken: ${variant.name}`,
@@ -267,11 +342,16 @@ async function main(): Promise<void> {
           const serverVerdict = await refused(() =>
             kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', file]),
           );
-          if (!serverVerdict.refused) throw new Error('the API server accepted it');
-          return { schemaVerdict, serverVerdict };
+          if (serverVerdict.refused)
+            return { schemaVerdict, refusedBy: 'the API server', reason: serverVerdict.reason };
+          const perVersionVerdict = await refused(() => checkPerVersion(file));
+          if (!perVersionVerdict.refused) {
+            throw new Error('accepted by the API server, and so was what the worker controller would make of it');
+          }
+          return { schemaVerdict, refusedBy: 'the per-version check', reason: perVersionVerdict.reason };
         },
-        ({ schemaVerdict, serverVerdict }) =>
-          `refused by the API server (${serverVerdict.reason}); kubeconform ${schemaVerdict.refused ? 'refused it too' : 'let it pass'}`,
+        ({ schemaVerdict, refusedBy, reason }) =>
+          `refused by ${refusedBy} (${reason}); kubeconform ${schemaVerdict.refused ? 'refused it too' : 'let it pass'}`,
       );
     }
   } finally {

@@ -1,8 +1,11 @@
-// Records one real history per path of the order workflow into test/fixtures/histories/, for the replay tier.
-// Runs a Temporal dev server, embedded PostgreSQL and both real workers, then drives each path to its end.
+// Records one real history per path of the order workflow into test/fixtures/histories/<build>/, for the replay tier:
+// `npm run record-histories -- --build <name>`, a build of test/replay/builds.ts (default `unversioned`). Runs a
+// Temporal dev server, embedded PostgreSQL and both real workers (the orders worker on that build's workflow code,
+// polling as that Worker Deployment Version when the build is versioned), then drives each path to its end.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -21,17 +24,21 @@ import {
 } from '../src/domain';
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../src/payload-codec';
 import { startEmbeddedPostgres } from '../dev/tools/postgres';
-import { resolveTemporalCli } from '../dev/tools/temporal-cli';
+import { resolveTemporalCli, resolveTemporalClientCli } from '../dev/tools/temporal-cli';
 import { startTemporalDevServer } from '../dev/tools/temporal-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { workerDeployment } from '../src/workers/deployment-versions';
 import { createOrdersWorker } from '../src/workers/orders/worker';
+import { bundleOrderWorkflows } from '../src/workers/orders/workflow-bundle';
+import { historiesDir, recordedBuild } from '../test/replay/builds';
 import { createPaymentsWorker } from '../src/workers/payments/worker';
 import { holdingDeliveries, type DeliveryHold } from '../dev/support/delivery-holds';
 import { eventually } from '../dev/support/poll';
 import { freePort } from '../dev/tools/net';
 
-const outDir = join(__dirname, '..', 'test', 'fixtures', 'histories');
+/** The Worker Deployment a versioned build is recorded in. */
+const RECORDING_DEPLOYMENT = 'record-histories';
 /** The histories are encrypted as production's are, with this test-only key (the replay tier decrypts with it). */
 const fixtureKeysFile = join(__dirname, '..', 'test', 'fixtures', 'payload-keys.json');
 
@@ -149,9 +156,14 @@ function newOrder(id: string, paymentToken: string, deliveryDelaySeconds: number
 }
 
 async function main(): Promise<void> {
-  // The CLI both serves and exports: `temporal workflow show --output json` writes the canonical history format.
+  const { values } = parseArgs({ options: { build: { type: 'string', default: 'unversioned' } } });
+  const build = recordedBuild(values.build);
+  const outDir = historiesDir(build.name);
+  // The dev server serves; the client CLI exports (`temporal workflow show --output json`, the canonical format).
   const cli = await resolveTemporalCli({ build: false });
-  if (!cli) throw new Error('no temporal CLI: run `npm run tools` first');
+  const clientCli = await resolveTemporalClientCli({ build: false });
+  if (!cli || !clientCli) throw new Error('no temporal dev server or client CLI: run `npm run tools` first');
+  const exporter = clientCli.path;
   const workDir = await mkdtemp(join(tmpdir(), 'record-histories-'));
   const postgres = await startEmbeddedPostgres({
     // Its own temp dir: PostgreSQL runs as an unprivileged user, who cannot enter workDir (mode 700, root).
@@ -183,7 +195,7 @@ async function main(): Promise<void> {
       (error: Error) => `the workflow ended with ${error.message}`,
     );
     const { stdout: history } = await promisify(execFile)(
-      cli!.path,
+      exporter,
       ['workflow', 'show', '--address', server.address, '--workflow-id', handle.workflowId, '--output', 'json'],
       { maxBuffer: 64 << 20 },
     );
@@ -200,15 +212,24 @@ async function main(): Promise<void> {
       dataConverter,
       gateway: recordingGateway(),
     });
+    const workflowBundlePath = join(workDir, 'workflow-bundle.js');
+    await writeFile(workflowBundlePath, (await bundleOrderWorkflows({ workflowsPath: build.workflowsPath })).code);
+    const deploymentVersion = build.versioned
+      ? { deploymentName: RECORDING_DEPLOYMENT, buildId: build.name }
+      : undefined;
     const ordersWorker = await createOrdersWorker({
       connection: nativeConnection,
       namespace: 'default',
       db,
       dataConverter,
       activities: deliveries.activities,
+      workflowBundlePath,
+      deploymentVersion,
     });
     await paymentsWorker.runUntil(
       ordersWorker.runUntil(async () => {
+        // A version takes no task until it is current.
+        if (deploymentVersion) await workerDeployment(client, RECORDING_DEPLOYMENT).promote(build.name);
         for (const scenario of scenarios) {
           const id = randomUUID();
           const held = scenario.hold ? deliveries.hold(id) : undefined;

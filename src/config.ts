@@ -1,4 +1,5 @@
 // Configuration is read and validated here once; a bad value stops the process with a message naming the variable.
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -9,6 +10,11 @@ const DEFAULT_EMBEDDED_PG_PORT = 5433;
 const temporalAddress = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
 const rate = z.coerce.number().min(0).max(1);
+const versionPart = z
+  .string()
+  .min(1)
+  .max(108)
+  .refine((value) => !value.startsWith('__'), "must not start with '__'");
 
 /** Requests per caller and minute, by role; docs/decisions.md says how each follows from the measured capacity. */
 export const DEFAULT_RATE_LIMITS = { customer: 300, operator: 1_500, anonymous: 60 } as const;
@@ -51,6 +57,12 @@ const configSchema = z.object({
   WORKER_STICKY_QUEUE_TIMEOUT_SECONDS: z.coerce.number().min(1).max(60).default(3),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  // The orders worker's Worker Deployment Version (both or neither; the worker controller injects both): with them it
+  // polls as that version and its orders are PINNED to it; without them it is unversioned (docs/worker-versioning.md).
+  // The server's own rules: at most 108 characters each under limit.maxIDLength 255, no '__' prefix, no '.' or ':'
+  // in the name (they separate name and build id in version strings).
+  TEMPORAL_DEPLOYMENT_NAME: versionPart.regex(/^[^.:]*$/, "must not contain '.' or ':'").optional(),
+  TEMPORAL_WORKER_BUILD_ID: versionPart.optional(),
   // A worker's /healthz and /metrics port; unset, each worker uses its own default (orders 9464, payments 9465).
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
@@ -91,6 +103,8 @@ type RawConfig = z.output<typeof configSchema>;
 
 export interface Config extends Omit<RawConfig, 'DATABASE_URL'> {
   DATABASE_URL: string;
+  /** The orders worker's Worker Deployment Version; undefined: an unversioned worker. */
+  workerDeploymentVersion?: WorkerDeploymentVersion;
   /** Connection settings as the SDK's environment configuration resolves them (address, namespace, API key, TLS). */
   temporal: Required<ClientConnectConfig>;
 }
@@ -122,6 +136,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (identityProvider.some(Boolean) && !identityProvider.every(Boolean)) {
     throw new ConfigError('invalid configuration: AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE go together');
   }
+  const { TEMPORAL_DEPLOYMENT_NAME: deploymentName, TEMPORAL_WORKER_BUILD_ID: buildId } = config;
+  if ((deploymentName === undefined) !== (buildId === undefined)) {
+    throw new ConfigError('invalid configuration: TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID go together');
+  }
   const temporal = loadClientConnectConfig({ overrideEnvVars: present as Record<string, string> });
   const address = temporal.connectionOptions.address ?? config.TEMPORAL_ADDRESS;
   // Malformed is a bad configuration, stopped here; a well-formed address that does not answer is waited for.
@@ -131,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...config,
     DATABASE_URL: config.DATABASE_URL ?? embeddedDatabaseUrl(config.EMBEDDED_PG_PORT),
+    workerDeploymentVersion: deploymentName && buildId ? { deploymentName, buildId } : undefined,
     temporal: {
       connectionOptions: {
         ...temporal.connectionOptions,

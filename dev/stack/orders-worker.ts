@@ -31,6 +31,7 @@ void runWorkerProcess('orders-worker', ({ config, connection, db, dataConverter 
     dataConverter,
     activities: crashAfter ? crashingAfter(real, crashAfter, Number(process.env.E2E_CRASH_AT ?? 1)) : real,
     workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    deploymentVersion: config.workerDeploymentVersion,
     tuning: {
       maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,
       stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,

@@ -13,6 +13,8 @@ import { loadOrCreateSigningKey, signToken, type TokenClaims } from '../../src/a
 import { EncryptionCodec, loadOrCreatePayloadKeys } from '../../src/payload-codec';
 import { bundleOrderWorkflows } from '../../src/workers/orders/workflow-bundle';
 import { createDatabase } from '../tools/postgres';
+import { writeDynamicConfig } from '../tools/temporal-production';
+import type { DynamicConfigValues } from '../tools/temporal-server';
 import { createDb, migrateLatest, type Db } from '../../src/db/knex';
 import { eventually } from '../support/poll';
 import { freePort } from '../tools/net';
@@ -56,7 +58,16 @@ export interface Stack {
   client: Client;
   /** The test's own view of the `orders` database. */
   db: Db;
+  /** The stack's own temporary directory, kept after it stops with the logs (logDir) in it. */
+  runDir: string;
   logDir: string;
+  /** The workflow bundle the stack's orders workers load: the one the image builds from this tree. */
+  workflowBundlePath: string;
+  /**
+   * One more orders worker, not yet started, with `env` over the stack's: another WORKFLOW_BUNDLE_PATH, a Worker
+   * Deployment Version. Stopped with the stack, its exits and log reported like the others'.
+   */
+  addOrdersWorker(name: string, env: NodeJS.ProcessEnv): Promise<ManagedService>;
   /** Every call the payments worker made to the mock gateway, by workflow id. */
   gatewayCalls(): Promise<Map<string, GatewayCall[]>>;
   /** Exits of a product process that no scenario caused. */
@@ -118,6 +129,8 @@ export interface StackOptions {
    * and needs `temporal: 'real'`.
    */
   temporalNodes?: number;
+  /** Dynamic config for this stack's Temporal server only (one server), on top of what `npm start` or deploy/ sets. */
+  temporalDynamicConfig?: DynamicConfigValues;
 }
 
 function temporalKindFromEnv(): TemporalKind {
@@ -135,7 +148,7 @@ export interface ServiceEnvs {
 
 export async function startStack(name: string, envs: ServiceEnvs = {}, options: StackOptions = {}): Promise<Stack> {
   const temporalKind = options.temporal ?? temporalKindFromEnv();
-  const { workers = 1, apis: apiCount = 1, temporalNodes = 1 } = options;
+  const { workers = 1, apis: apiCount = 1, temporalNodes = 1, temporalDynamicConfig } = options;
   if (temporalNodes > 1 && temporalKind !== 'real') throw new Error('a Temporal cluster is of production servers');
   const runDir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
   const logDir = join(runDir, 'logs');
@@ -169,7 +182,12 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
     temporalNodes > 1
       ? await TemporalCluster.create(temporalPostgres, temporalNodes, runDir)
       : temporalKind === 'real'
-        ? await TemporalProductionServer.create(temporalPostgres, temporalLog, { pprofPort: options.temporalPprofPort })
+        ? await TemporalProductionServer.create(temporalPostgres, temporalLog, {
+            pprofPort: options.temporalPprofPort,
+            dynamicConfigPath:
+              temporalDynamicConfig &&
+              (await writeDynamicConfig(join(runDir, 'dynamicconfig.yaml'), temporalDynamicConfig)),
+          })
         : new TemporalDevServer(
             await findTemporalCli(),
             temporalPort,
@@ -181,6 +199,7 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
               codecEndpoint: `http://127.0.0.1:${apiPorts[0]}/codec/t/${operatorToken}`,
             },
             options.temporalPprofPort,
+            temporalDynamicConfig,
           );
   const temporalLogs = temporal instanceof TemporalCluster ? temporal.logs : [temporal.log];
   const env: NodeJS.ProcessEnv = {
@@ -218,16 +237,19 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
   // The product's orders worker, which a scenario can arm to crash right after a write (orders-worker.ts).
   const workerHealth = (port: number) =>
     [{ WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`] as const;
-  const ordersWorkers = each(workers, (i) => {
-    const [healthEnv, readinessUrl] = workerHealth(healthPorts[i]);
+  const ordersWorker = (serviceName: string, healthPort: number, extra: NodeJS.ProcessEnv = {}) => {
+    const [healthEnv, readinessUrl] = workerHealth(healthPort);
     return service(
-      numbered('orders-worker', i),
+      serviceName,
       productEntryPoints ? 'src/workers/orders/main.ts' : 'dev/stack/orders-worker.ts',
       'worker started',
-      { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...envs.ordersWorker },
+      { WORKFLOW_BUNDLE_PATH: bundlePath, ...healthEnv, ...extra },
       readinessUrl,
     );
-  });
+  };
+  const ordersWorkers = each(workers, (i) =>
+    ordersWorker(numbered('orders-worker', i), healthPorts[i], envs.ordersWorker),
+  );
   // The product's payments worker with its gateway calls on record, so the audit can count charges.
   const paymentsWorkers = each(workers, (i) => {
     const [healthEnv, readinessUrl] = workerHealth(healthPorts[workers + i]);
@@ -323,6 +345,11 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
         intervalMs: 200,
       });
     }
+    const addOrdersWorker = async (serviceName: string, extra: NodeJS.ProcessEnv) => {
+      const worker = ordersWorker(serviceName, await freePort(), extra);
+      services.push(worker);
+      return worker;
+    };
     const stack: Stack = {
       apiUrl: apiUrls[0],
       apiUrls,
@@ -346,7 +373,10 @@ export async function startStack(name: string, envs: ServiceEnvs = {}, options: 
       apis,
       client,
       db,
+      runDir,
       logDir,
+      workflowBundlePath: bundlePath,
+      addOrdersWorker,
       gatewayCalls: async () => {
         const all = new Map<string, GatewayCall[]>();
         for (const worker of paymentsWorkers) {

@@ -13,7 +13,7 @@ import {
   type TemporalServerHandle,
   type TemporalServerPorts,
 } from '../tools/temporal-production';
-import { startTemporalDevServer, type DevServerHandle } from '../tools/temporal-server';
+import { startTemporalDevServer, type DevServerHandle, type DynamicConfigValues } from '../tools/temporal-server';
 import { LogFile } from './log-file';
 
 export async function findTemporalCli(): Promise<string> {
@@ -45,6 +45,8 @@ export class TemporalDevServer {
     logPath: string,
     private readonly ui: DevServerUi,
     private readonly pprofPort?: number,
+    /** A test's own dynamic config, beyond the settings `npm start` runs with. */
+    private readonly dynamicConfig?: DynamicConfigValues,
   ) {
     this.log = new LogFile(logPath);
     this.address = `127.0.0.1:${port}`;
@@ -61,6 +63,7 @@ export class TemporalDevServer {
       // state file and the codec endpoint's address differ.
       uiPort: this.ui.port,
       uiCodecEndpoint: this.ui.codecEndpoint,
+      dynamicConfig: this.dynamicConfig,
       dbFile: this.dbFile,
       pprofPort: this.pprofPort,
       onOutput: (line) => this.log.write(line),
@@ -93,6 +96,8 @@ export interface ProductionServerOptions {
   setsUp?: boolean;
   /** The server's own log level (default warn); a cluster's nodes log at info, which shows membership and shards move. */
   logLevel?: 'info' | 'warn';
+  /** A dynamic config file in place of deploy/'s (writeDynamicConfig adds a test's settings to deploy/'s). */
+  dynamicConfigPath?: string;
   /** Serve Go's pprof on this loopback port (the bench's --profile). */
   pprofPort?: number;
 }
@@ -111,6 +116,7 @@ export class TemporalProductionServer {
     private readonly setsUp: boolean,
     private readonly logLevel: 'info' | 'warn',
     logPath: string,
+    private readonly dynamicConfigPath: string | undefined,
     private readonly pprofPort?: number,
   ) {
     this.log = new LogFile(logPath);
@@ -120,11 +126,28 @@ export class TemporalProductionServer {
   static async create(
     postgres: TemporalPostgres,
     logPath: string,
-    { ip = '127.0.0.1', ports, setsUp = true, logLevel = 'warn', pprofPort }: ProductionServerOptions = {},
+    {
+      ip = '127.0.0.1',
+      ports,
+      setsUp = true,
+      logLevel = 'warn',
+      dynamicConfigPath,
+      pprofPort,
+    }: ProductionServerOptions = {},
   ): Promise<TemporalProductionServer> {
     const binaries = await productionBinaries();
     const chosen = ports ?? (await freeServerPorts());
-    return new TemporalProductionServer(binaries, postgres, ip, chosen, setsUp, logLevel, logPath, pprofPort);
+    return new TemporalProductionServer(
+      binaries,
+      postgres,
+      ip,
+      chosen,
+      setsUp,
+      logLevel,
+      logPath,
+      dynamicConfigPath,
+      pprofPort,
+    );
   }
 
   get running(): boolean {
@@ -142,6 +165,7 @@ export class TemporalProductionServer {
       ports: this.ports,
       pprofPort: this.pprofPort,
       logLevel: this.logLevel,
+      dynamicConfigPath: this.dynamicConfigPath,
       onOutput: (line) => this.log.write(line),
     }).catch((error: Error) => {
       throw new Error(`temporal-server did not start: ${error.message}; see ${this.log.path}`);

@@ -1,6 +1,6 @@
 // Obtains what `npm run check:k8s` runs — helm, kubeconform and its schemas, kube-apiserver, kubectl, etcd — each
 // built or installed once into the tools cache (see cache.ts) and reused from there.
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { toolsCacheDir } from './cache';
 import { findOnPath, installAtomically, isExecutable, run, type Log } from './exec';
@@ -12,6 +12,18 @@ export const KUBERNETES_VERSION = '1.37.2';
 /** The PyPI package whose `-local-strict` schemas kubeconform reads; its 1.37 schemas match KUBERNETES_VERSION. */
 export const KUBERNETES_VALIDATE_VERSION = '1.37.0';
 
+/** temporal-worker-controller, whose custom resources the chart renders for a versioned orders worker. */
+export const WORKER_CONTROLLER_VERSION = '1.8.1';
+const WORKER_CONTROLLER_MODULE = 'github.com/temporalio/temporal-worker-controller';
+/** The module's hash as go.sum pins it (sum.golang.org has the same): the CRDs are exactly those of the tag. */
+const WORKER_CONTROLLER_SUM = 'h1:fyGqkeh8sQ0QIoCpko1iUgZ+TbKTyivgTBouiHMPaoM=';
+/** The CRDs in the module's CRD chart (plain YAML, no templating) that the chart's resources need. */
+const WORKER_CONTROLLER_CRDS = [
+  'temporal.io_connections.yaml',
+  'temporal.io_workerdeployments.yaml',
+  'temporal.io_workerresourcetemplates.yaml',
+];
+
 const wrapperModuleDir = resolve(__dirname, '..', 'wrappers', 'kube-apiserver');
 
 async function requireGo(): Promise<string> {
@@ -21,13 +33,13 @@ async function requireGo(): Promise<string> {
 }
 
 /** Runs a go command; when the checksum database is unreachable, once more without it (the proxy still serves). */
-async function runGo(go: string, args: string[], env: NodeJS.ProcessEnv, log?: Log): Promise<void> {
+async function runGo(go: string, args: string[], env: NodeJS.ProcessEnv, log?: Log): Promise<string> {
   try {
-    await run(go, args, env);
+    return await run(go, args, env);
   } catch (error) {
     if (!(error instanceof Error && /verifying|checksum database/i.test(error.message))) throw error;
     log?.('checksum database unreachable; retrying with GOSUMDB=off');
-    await run(go, args, { ...env, GOSUMDB: 'off' });
+    return run(go, args, { ...env, GOSUMDB: 'off' });
   }
 }
 
@@ -38,14 +50,14 @@ async function goInstalled(name: string, modulePath: string, version: string, lo
   if (await isExecutable(binary)) return binary;
   const go = await requireGo();
   log?.(`building ${name} ${version} with go install (a minute or two on a cold Go cache)`);
-  await installAtomically(dir, name, (tmpDir) =>
-    runGo(
+  await installAtomically(dir, name, async (tmpDir) => {
+    await runGo(
       go,
       ['install', '-trimpath', '-ldflags=-s -w', `${modulePath}@v${version}`],
       { ...process.env, CGO_ENABLED: '0', GOBIN: tmpDir },
       log,
-    ),
-  );
+    );
+  });
   return binary;
 }
 
@@ -79,8 +91,8 @@ export async function resolveKubeBinaries(log?: Log): Promise<KubeBinaries> {
     `-X ${pkg}.gitTreeState=clean`,
   ]);
   log?.(`building kube-apiserver and kubectl ${KUBERNETES_VERSION} (about 5 minutes on a cold Go cache)`);
-  await installAtomically(dir, 'kubectl', (tmpDir) =>
-    runGo(
+  await installAtomically(dir, 'kubectl', async (tmpDir) => {
+    await runGo(
       go,
       [
         '-C',
@@ -93,9 +105,44 @@ export async function resolveKubeBinaries(log?: Log): Promise<KubeBinaries> {
       ].concat(['k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kubectl']),
       { ...process.env, CGO_ENABLED: '0' },
       log,
-    ),
-  );
+    );
+  });
   return binaries;
+}
+
+/**
+ * The worker controller's CRDs, from its Go module as the module proxy serves it (`go mod download`, its hash checked
+ * against WORKER_CONTROLLER_SUM), copied once into the tools cache; the directory that holds them.
+ */
+export async function resolveWorkerControllerCrds(log?: Log): Promise<string> {
+  const dir = join(toolsCacheDir(), `temporal-worker-controller-crds-${WORKER_CONTROLLER_VERSION}`);
+  const marker = '.complete';
+  if (await exists(join(dir, marker))) return dir;
+  const go = await requireGo();
+  log?.(`downloading ${WORKER_CONTROLLER_MODULE}@v${WORKER_CONTROLLER_VERSION} from the Go module proxy for its CRDs`);
+  await installAtomically(dir, marker, async (tmpDir) => {
+    // Outside any module (-C), so no go.mod around decides what is downloaded.
+    const output = await runGo(
+      go,
+      ['-C', tmpDir, 'mod', 'download', '-json', `${WORKER_CONTROLLER_MODULE}@v${WORKER_CONTROLLER_VERSION}`],
+      process.env,
+      log,
+    );
+    const { Dir: moduleDir, Sum: sum } = JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1)) as {
+      Dir: string;
+      Sum: string;
+    };
+    if (sum !== WORKER_CONTROLLER_SUM) {
+      throw new Error(
+        `${WORKER_CONTROLLER_MODULE}@v${WORKER_CONTROLLER_VERSION} has hash ${sum}, not ${WORKER_CONTROLLER_SUM}`,
+      );
+    }
+    const crdDir = join(moduleDir, 'helm', 'temporal-worker-controller-crds', 'templates');
+    for (const file of WORKER_CONTROLLER_CRDS) await copyFile(join(crdDir, file), join(tmpDir, file));
+    // installAtomically takes an executable marker as the sign of a finished install.
+    await writeFile(join(tmpDir, marker), '', { mode: 0o755 });
+  });
+  return dir;
 }
 
 /** etcd from Debian's etcd-server package, installed with apt-get when missing (CI runs as root). */

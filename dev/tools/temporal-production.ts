@@ -1,7 +1,7 @@
 // The production Temporal server (the one docker-compose and the chart run), built from its Go module and run without
 // Docker: configured only through the docker image's environment variables, persisting in PostgreSQL.
 import { spawn } from 'node:child_process';
-import { cp, readFile, rename } from 'node:fs/promises';
+import { cp, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
@@ -11,7 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { toolsCacheDir } from './cache';
 import { findOnPath, installAtomically, isExecutable, run, supervise, type Log } from './exec';
 import { portIsFree, waitForPort } from './net';
-import { orderSearchAttributes } from './temporal-server';
+import { orderSearchAttributes, type DynamicConfigValues } from './temporal-server';
 
 /** The server release docker-compose.yml and the chart pin (v1.32.2 needs a newer Go than 1.26.x's early patches). */
 export const TEMPORAL_SERVER_VERSION = '1.32.1';
@@ -27,6 +27,24 @@ export const deployDynamicConfigPath = resolve(
   'dynamicconfig',
   'docker-sql.yaml',
 );
+
+/**
+ * deploy/'s dynamic config with `values` added, written to `path`: production's settings plus a test's own (a key
+ * deploy/ sets already is refused rather than shadowed). Each value holds for the whole cluster, as deploy/'s do.
+ */
+export async function writeDynamicConfig(path: string, values: DynamicConfigValues): Promise<string> {
+  const production = await readFile(deployDynamicConfigPath, 'utf8');
+  const clashing = Object.keys(values).filter((key) => production.split('\n').includes(`${key}:`));
+  if (clashing.length > 0) throw new Error(`${clashing.join(', ')}: set in ${deployDynamicConfigPath} already`);
+  const added = Object.entries(values).map(
+    ([key, value]) => `${key}:\n  - value: ${JSON.stringify(value)}\n    constraints: {}\n`,
+  );
+  await writeFile(
+    path,
+    `${production}# Added by the test that started this server, not production's:\n${added.join('')}`,
+  );
+  return path;
+}
 
 export interface TemporalServerBinaries {
   server: string;

@@ -57,6 +57,19 @@ export interface DevServerOptions {
   onOutput?: (line: string) => void;
   /** This project's dev server only: serve Go's pprof on this port (the bench's --profile); off by default. */
   pprofPort?: number;
+  /** The CLI path only: dynamic config beyond DEV_SERVER_TUNING, for a test that needs a setting of its own. */
+  dynamicConfig?: DynamicConfigValues;
+}
+
+/** Dynamic config keys and their values (a duration as a string such as "1s"). */
+export type DynamicConfigValues = Record<string, string | number | boolean>;
+
+/** The dev server's `--dynamic-config-value key=JSON` arguments for `values`. */
+export function dynamicConfigArgs(values: DynamicConfigValues = {}): string[] {
+  return Object.entries(values).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
 }
 
 export interface DevServerHandle {
@@ -90,6 +103,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
           address,
           uiUrl,
           uiCodecEndpoint: opts.uiCodecEndpoint,
+          dynamicConfig: opts.dynamicConfig,
           pprofPort: opts.pprofPort,
         },
         opts.onOutput,
@@ -97,10 +111,13 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     : startFromSdk({ ip, port, uiPort, dbFile, logLevel, address, uiUrl, log: opts.log });
 }
 
-type Resolved = Required<Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint' | 'pprofPort'>> & {
+type Resolved = Required<
+  Omit<DevServerOptions, 'cliPath' | 'log' | 'onOutput' | 'uiCodecEndpoint' | 'dynamicConfig' | 'pprofPort'>
+> & {
   address: string;
   uiUrl: string;
   uiCodecEndpoint?: string;
+  dynamicConfig?: DynamicConfigValues;
   pprofPort?: number;
 };
 
@@ -126,6 +143,7 @@ async function startCli(cliPath: string, o: Resolved, onOutput?: (line: string) 
       ])
       .concat(DEV_SERVER_TUNING)
       .concat(ownBuild ? PROJECT_DEV_SERVER_TUNING : [])
+      .concat(dynamicConfigArgs(o.dynamicConfig))
       .concat(o.uiCodecEndpoint ? ['--ui-codec-endpoint', o.uiCodecEndpoint] : [])
       .concat(o.pprofPort ? ['--pprof-port', String(o.pprofPort)] : [])
       .concat(searchAttributeArgs),

@@ -147,7 +147,9 @@ export async function runWorkerProcess(
         creationAbandoned = true;
         break;
       }
-      logger.info({ taskQueue: worker.options.taskQueue, namespace, healthPort: health.port }, 'worker started');
+      const { taskQueue, workerDeploymentOptions } = worker.options;
+      const deploymentVersion = workerDeploymentOptions?.version;
+      logger.info({ taskQueue, namespace, deploymentVersion, healthPort: health.port }, 'worker started');
       try {
         await worker.run();
         logger.info('worker stopped');

@@ -1,25 +1,13 @@
-// A deliberately incompatible variant of orderWorkflow: it charges before recording the order.
-// The replay tier proves that recorded histories reject it.
-import { proxyActivities } from '@temporalio/workflow';
-import type { OrderActivities, OrderWorkflowInput, PaymentActivities } from '../../src/domain';
+// orderWorkflow as a release that histories of earlier builds cannot replay: it marks the order `created` in its
+// search attributes before the first write, a command the earlier code never issued there. For an order it changes
+// nothing (the API set that attribute when it started the workflow), so it is a working build: the e2e tier ships it
+// as v2 beside v1 (PINNED orders of each finish on their own build), and the replay tier proves that v1's histories,
+// and the unversioned ones, refuse it.
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import { orderStateSearchAttribute, type OrderView, type OrderWorkflowInput } from '../../src/domain';
+import { orderWorkflow as released } from '../../src/workflows';
 
-const payments = proxyActivities<PaymentActivities>({ taskQueue: 'payments', startToCloseTimeout: '30s' });
-const orders = proxyActivities<OrderActivities>({ startToCloseTimeout: '15s' });
-
-export async function orderWorkflow({ order }: OrderWorkflowInput): Promise<void> {
-  await payments.processPayment({
-    orderId: order.id,
-    customerId: order.customerId,
-    amount: 0,
-    currency: order.currency,
-    paymentToken: order.paymentToken,
-  });
-  await orders.recordCancelRejected({
-    orderId: order.id,
-    requestId: 'r',
-    state: 'created',
-    reason: null,
-    at: '',
-    requestedBy: null,
-  });
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderView> {
+  upsertSearchAttributes([{ key: orderStateSearchAttribute, value: 'created' }]);
+  return released(input);
 }

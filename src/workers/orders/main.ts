@@ -10,6 +10,7 @@ void runWorkerProcess(
       db,
       dataConverter,
       workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+      deploymentVersion: config.workerDeploymentVersion,
       tuning: {
         maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE_SIZE,
         stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_QUEUE_TIMEOUT_SECONDS * 1000,

@@ -1,4 +1,4 @@
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { createOrderActivities } from '../../activities/orders';
 import type { Db } from '../../db/knex';
@@ -16,6 +16,8 @@ export interface OrdersWorkerDeps {
   activities?: OrderActivities;
   /** A bundle built ahead of time (production); without it the workflow code is bundled at start, the same way. */
   workflowBundlePath?: string;
+  /** Poll as this Worker Deployment Version, every order PINNED to it; without it the worker is unversioned. */
+  deploymentVersion?: WorkerDeploymentVersion;
   tuning?: Pick<
     WorkerOptions,
     'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'stickyQueueScheduleToStartTimeout'
@@ -32,6 +34,7 @@ export async function createOrdersWorker({
   dataConverter,
   activities = createOrderActivities({ db }),
   workflowBundlePath,
+  deploymentVersion,
   tuning,
 }: OrdersWorkerDeps): Promise<Worker> {
   // Always a bundle, never workflowsPath: with that the SDK's OpenTelemetry plugin would add its own interceptors.
@@ -47,6 +50,13 @@ export async function createOrdersWorker({
     // A traced worker's OpenTelemetry plugin puts its own exporter sink over this one.
     sinks: discardedWorkflowSpans,
     workflowBundle,
+    // The behavior goes on the worker, never on the workflow: the server refuses a task completion that carries one
+    // from an unversioned worker, and that task would be retried for ever.
+    workerDeploymentOptions: deploymentVersion && {
+      useWorkerVersioning: true,
+      version: deploymentVersion,
+      defaultVersioningBehavior: 'PINNED',
+    },
     ...tuning,
   });
 }

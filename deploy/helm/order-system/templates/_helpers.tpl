@@ -53,6 +53,13 @@ app.kubernetes.io/part-of: order-system
 
 {{/* The environment of every process: the ConfigMap, then the Secrets and settings a ConfigMap must not hold. */}}
 {{- define "order-system.env" -}}
+{{ include "order-system.secretEnv" . }}
+{{- include "order-system.temporalAuthEnv" . }}
+{{- include "order-system.extraEnv" . }}
+{{- end }}
+
+{{/* The payload keys and the database URL, from their Secrets. */}}
+{{- define "order-system.secretEnv" -}}
 - name: PAYLOAD_KEYS
   valueFrom:
     secretKeyRef:
@@ -63,6 +70,10 @@ app.kubernetes.io/part-of: order-system
     secretKeyRef:
       name: {{ required "database.existingSecret names the Secret holding the PostgreSQL URL" .Values.database.existingSecret }}
       key: {{ .Values.database.urlKey }}
+{{- end }}
+
+{{/* How a process authenticates to Temporal: the API key, TLS and its files (mounted by order-system.volumes). */}}
+{{- define "order-system.temporalAuthEnv" -}}
 {{- with .Values.temporal.apiKey.existingSecret }}
 - name: TEMPORAL_API_KEY
   valueFrom:
@@ -94,6 +105,9 @@ app.kubernetes.io/part-of: order-system
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{- define "order-system.extraEnv" -}}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -106,14 +120,18 @@ app.kubernetes.io/part-of: order-system
 
 {{/* Volumes every pod mounts: a writable /tmp on a read-only root, and the Temporal TLS files if any. */}}
 {{- define "order-system.volumes" -}}
-- name: tmp
-  emptyDir:
-    sizeLimit: {{ .Values.tmpVolume.sizeLimit }}
+{{ include "order-system.tmpVolume" . }}
 {{- if and .Values.temporal.tls.enabled .Values.temporal.tls.existingSecret }}
 - name: temporal-tls
   secret:
     secretName: {{ .Values.temporal.tls.existingSecret }}
 {{- end }}
+{{- end }}
+
+{{- define "order-system.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpVolume.sizeLimit }}
 {{- end }}
 
 {{- define "order-system.volumeMounts" -}}
