@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for the API, both workers and the migrations; docker-compose.yml picks the command.
-# The commands are the bodies of the npm scripts (`tsx <entry>`), run without npm so signals reach the process.
+# The commands are the bodies of the npm scripts (`node --import tsx <entry>`), run without npm so signals reach the
+# process: tsx's CLI would run the entry in a child and SIGKILL it when it is slow to take a SIGTERM.
 
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
@@ -51,4 +52,4 @@ RUN mkdir -p /var/lib/order-system/auth /var/lib/order-system/keys \
  && chown node:node /var/lib/order-system/auth /var/lib/order-system/keys
 USER node
 EXPOSE 3000
-CMD ["tsx", "src/api/server.ts"]
+CMD ["node", "--import", "tsx", "src/api/server.ts"]

@@ -45,6 +45,7 @@ function serviceChild(name: string, script: string, env: NodeJS.ProcessEnv): Chi
   const lines: string[] = [];
   return {
     name,
+    exitsTwoOnBadConfiguration: true,
     lastLines: () => lines,
     start: async () =>
       startService({
@@ -130,6 +131,8 @@ async function waitForReady(url: string): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Once everything is stopping, a step cut short (a readiness wait, a migration) is no failure of its own.
+  if (stopping) return;
   say(`failed: ${error instanceof Error ? error.message : String(error)}`);
   void stopAll(1);
 });

@@ -52,14 +52,15 @@ export interface WaitOptions {
 }
 
 /**
- * Tries until the dependency answers. Logs once when the wait begins, again only when the reason changes, and once
- * when it answers, so a long outage costs a few lines rather than one per try.
+ * Tries until the dependency answers. Logs once when the wait begins, again only for a reason not seen yet in this
+ * wait, and once when it answers, so a long outage costs a few lines rather than one per try (a server that hangs up
+ * fails in turns with different words).
  */
 export async function waitFor<T>(dependency: Dependency<T>, options: WaitOptions): Promise<T> {
   const { logger, waits, stopping = () => false, backoff = WAIT_BACKOFF } = options;
   const { name, target } = dependency;
   const startedAt = Date.now();
-  let lastReason: string | undefined;
+  const reasonsSaid = new Set<string>();
   let tries = 0;
   const result = await backOff(
     async () => {
@@ -77,19 +78,19 @@ export async function waitFor<T>(dependency: Dependency<T>, options: WaitOptions
         if (stopping()) return false;
         const reason = describeFailure(error);
         waits.set(name, reason);
-        if (reason !== lastReason) {
+        if (!reasonsSaid.has(reason)) {
           logger.warn(
             { dependency: name, target, reason, retryingUpToMs: backoff.maxMs },
             `waiting for ${name} at ${target}: ${reason}`,
           );
-          lastReason = reason;
+          reasonsSaid.add(reason);
         }
         return true;
       },
     },
   );
   waits.clear(name);
-  if (lastReason !== undefined) {
+  if (reasonsSaid.size > 0) {
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
     logger.info(
       { dependency: name, target, tries, waitedSeconds: Number(seconds) },
@@ -159,17 +160,20 @@ export function describeFailure(error: unknown): string {
     [/tcp connect error/i, 'cannot connect'],
     [/ENOTFOUND|failed to lookup|dns error|name resolution/i, 'address not found'],
     [/timed? ?out|deadline/i, 'no answer in time'],
-    [/ECONNRESET|connection reset|broken pipe/i, 'connection reset'],
+    // Temporal's native client says a hang-up as ConnectionReset or as a cancelled call on a closed connection.
+    [/ECONNRESET|connection ?reset|connection closed|operation was cancell?ed|broken pipe/i, 'connection reset'],
     [/the database system is (starting up|shutting down)/i, 'database starting or stopping'],
   ];
   for (const [pattern, reason] of known) if (pattern.test(message)) return reason;
   return message.split('\n')[0].slice(0, 200);
 }
 
-// gRPC codes that a misconfigured client gets however long it waits: unknown namespace, bad or refused credentials.
+// gRPC codes that a misconfigured client gets however long it waits: unknown namespace, bad or refused credentials,
+// an address that is a gRPC server but no Temporal frontend (e.g. a history or matching port).
 const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_NOT_FOUND = 5;
 const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNIMPLEMENTED = 12;
 const GRPC_UNAUTHENTICATED = 16;
 
 function messageOf(error: unknown): string {
@@ -185,7 +189,10 @@ export function temporalMisconfigured(error: unknown): string | undefined {
     if (code === GRPC_NOT_FOUND) return `not found: ${message}`;
     if (code === GRPC_UNAUTHENTICATED || code === GRPC_PERMISSION_DENIED) return `credentials refused: ${message}`;
     if (code === GRPC_INVALID_ARGUMENT) return `invalid request: ${message}`;
+    if (code === GRPC_UNIMPLEMENTED) return `no Temporal frontend there: ${message}`;
   }
+  // rustls reading a plain-text answer: TLS is on for a server that does not speak it.
+  if (/InvalidContentType/.test(message)) return `the server does not answer in TLS: ${message}`;
   // The native connection says so in words; a refused or reset connection is an outage whatever else it says.
   if (/refused|reset|timed? ?out|deadline|unavailable|broken pipe/i.test(message)) return undefined;
   if (/namespace .*not found|invalid (uri|url)|certificate|unauthenticated|permission denied/i.test(message))

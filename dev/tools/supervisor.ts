@@ -13,6 +13,11 @@ export interface ChildSpec {
   start(): Promise<RunningChild>;
   /** The child's most recent output lines, for the reason of a crash. */
   lastLines(): string[];
+  /**
+   * Whether exit code 2 means the child stopped on its configuration (the project's services do). Not for a server
+   * of other make: a Go program's panic also exits 2, and that is a crash to restart.
+   */
+  exitsTwoOnBadConfiguration?: boolean;
 }
 
 export interface SupervisorPolicy {
@@ -48,13 +53,15 @@ export class Supervisor {
   private stopping = false;
   private readonly running = new Map<string, RunningChild>();
   private readonly pendingRestarts = new Set<NodeJS.Timeout>();
+  /** Starts under way: a child they bring once everything is stopping must be stopped too. */
+  private readonly starting = new Set<Promise<RunningChild>>();
 
   constructor(
     private readonly events: SupervisorEvents,
     private readonly policy: SupervisorPolicy = DEFAULT_POLICY,
   ) {}
 
-  /** Starts the child and keeps it running until stopAll(); rejects if its first start fails. */
+  /** Starts the child and keeps it running until stopAll() (nothing once halted); rejects if its first start fails. */
   async supervise(spec: ChildSpec): Promise<void> {
     let exitsInARow = 0;
     const watch = (child: RunningChild) => {
@@ -66,7 +73,7 @@ export class Supervisor {
         exitsInARow = Date.now() - startedAt < this.policy.windowMs ? exitsInARow + 1 : 1;
         const lastLine = spec.lastLines().at(-1);
         const why = `exited (${code})${lastLine ? `: ${lastLine}` : ''}`;
-        if (code === BAD_CONFIGURATION_EXIT) {
+        if (spec.exitsTwoOnBadConfiguration && code === BAD_CONFIGURATION_EXIT) {
           this.events.giveUp(`${spec.name} stopped on its configuration; stopping everything.${tail(spec)}`);
           return;
         }
@@ -81,14 +88,23 @@ export class Supervisor {
         const timer = setTimeout(() => {
           this.pendingRestarts.delete(timer);
           if (this.stopping) return;
-          spec.start().then(watch, (error: unknown) => {
+          this.start(spec).then(watch, (error: unknown) => {
             this.events.giveUp(`${spec.name} could not be started again: ${String(error)}${tail(spec)}`);
           });
         }, delay);
         this.pendingRestarts.add(timer);
       });
     };
-    watch(await spec.start());
+    if (this.stopping) return;
+    watch(await this.start(spec));
+  }
+
+  private start(spec: ChildSpec): Promise<RunningChild> {
+    const started = spec.start();
+    this.starting.add(started);
+    const settled = () => this.starting.delete(started);
+    void started.then(settled, settled);
+    return started;
   }
 
   /** From now on an exit is expected: nothing is restarted (a terminal's Ctrl-C reaches every child at once). */
@@ -98,10 +114,13 @@ export class Supervisor {
     this.pendingRestarts.clear();
   }
 
-  /** Stops every child that is running (in parallel) and cancels pending restarts. */
+  /** Stops every child that is running or being started (in parallel) and cancels pending restarts. */
   async stopAll(): Promise<void> {
     this.halt();
-    await Promise.all([...this.running.values()].map((child) => child.stop()));
+    const late = await Promise.allSettled([...this.starting]);
+    const children = new Set(this.running.values());
+    for (const start of late) if (start.status === 'fulfilled') children.add(start.value);
+    await Promise.all([...children].map((child) => child.stop()));
   }
 }
 

@@ -112,6 +112,8 @@ export async function runWorkerProcess(
   const { namespace } = config.temporal;
   let exitCode = 0;
   let watch: Watch | undefined;
+  // A worker made after the stop came holds the connection until it has run, which it never will.
+  let creationAbandoned = false;
   try {
     const dataConverter = { payloadCodecs: [await configuredPayloadCodec(config)] };
     await signal.race(waitFor(postgresDependency(db, config.DATABASE_URL), waitOptions));
@@ -141,11 +143,13 @@ export async function runWorkerProcess(
           waitOptions,
         ),
       );
-      if (!worker) break;
+      if (!worker || signal.stopping) {
+        creationAbandoned = true;
+        break;
+      }
       const { taskQueue, workerDeploymentOptions } = worker.options;
       const deploymentVersion = workerDeploymentOptions?.version;
       logger.info({ taskQueue, namespace, deploymentVersion, healthPort: health.port }, 'worker started');
-      if (signal.stopping) worker.shutdown();
       try {
         await worker.run();
         logger.info('worker stopped');
@@ -167,7 +171,8 @@ export async function runWorkerProcess(
     process.off('SIGTERM', onSignal);
     await health.close();
     await db.destroy();
-    await connection?.close();
+    // The SDK refuses to close a connection a worker holds; the exit below ends both.
+    if (!creationAbandoned) await connection?.close();
     await tracing?.shutdown();
   }
   // A wait abandoned at the stop may still hold a backoff timer; nothing is left to finish.

@@ -153,13 +153,17 @@ describe('a caller without a valid token', () => {
   it('is counted by address with the lowest limit on every route that takes a token, sparing other addresses and token holders', async () => {
     const answers: Answer[] = [];
     for (let i = 0; i < limits.anonymous; i++) answers.push(await from('127.0.0.2', '/orders'));
+    // The codec's body is not even JSON: counted and refused before a byte of it is parsed (else a 400).
+    const notJson = 'not json';
+    const json = { 'content-type': 'application/json' };
     answers.push(
       await from('127.0.0.2', '/orders', as('not.a.jwt')),
-      await from('127.0.0.2', '/codec/t/not.a.jwt/decode', { 'content-type': 'application/json' }, '{"payloads":[]}'),
+      await from('127.0.0.2', '/codec/t/not.a.jwt/decode', json, notJson),
     );
     expect(answers.map((answer) => answer.status)).toEqual([...Array<number>(limits.anonymous).fill(401), 429, 429]);
     expectRefusedForRate(answers[limits.anonymous], 'anonymous');
     expect((await from('127.0.0.3', '/orders')).status).toBe(401);
+    expect((await from('127.0.0.3', '/codec/t/not.a.jwt/decode', json, notJson)).status).toBe(401);
     const customer = await tokenFor({ subject: `c-${randomUUID()}`, role: 'customer' });
     expect((await from('127.0.0.2', '/orders', as(customer))).status).toBe(200);
   });

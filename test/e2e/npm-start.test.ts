@@ -65,7 +65,8 @@ async function npmStart(env: NodeJS.ProcessEnv = {}): Promise<NpmStart> {
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr])
     createInterface({ input: stream! }).on('line', (l) => output.push(l));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // 'close', not 'exit': the output's last lines may still be in the pipe when the process has exited.
+  const exited = once(child, 'close').then(([code]) => code as number | null);
   const run: NpmStart = {
     child,
     output,
@@ -96,8 +97,13 @@ it('restarts a child that dies, says so in one line, and stops everything cleanl
   const customerToken = (await run.line(/TOKEN=/)).split('TOKEN=')[1];
   expect((await fetch(`${apiUrl}/console?token=${consoleToken}`)).status).toBe(200);
   expect((await fetch(`${apiUrl}/orders`, { headers: { authorization: `Bearer ${customerToken}` } })).status).toBe(200);
+  // npm start waits for the API alone: the worker to be killed must have started, or only one start is ever said.
+  await run.line(/^\[payments\].*worker started/);
   const [payments] = run.pidsRunning('src/workers/payments/main.ts');
   expect(payments).toBeGreaterThan(0);
+  // One process runs start.ts: tsx's CLI would be a second, relaying Ctrl-C and SIGKILLing start.ts when it has not
+  // taken the signal within ~60 ms (a loaded machine), before it stops anything.
+  expect(run.pidsRunning('scripts/start.ts')).toHaveLength(1);
 
   process.kill(payments, 'SIGKILL');
   const restartLine = await run.line(/\[start\] payments exited/);
@@ -125,6 +131,27 @@ it('restarts a child that dies, says so in one line, and stops everything cleanl
   // Printed on the terminal by npm start itself, and nowhere in what its services logged.
   const serviceLines = run.output.filter((l) => !l.startsWith('[start] '));
   for (const token of [consoleToken, customerToken]) expect(serviceLines.filter((l) => l.includes(token))).toEqual([]);
+});
+
+it('stops cleanly on Ctrl-C while its services still wait for Temporal, saying nothing failed', async () => {
+  // A port of the test's own that hangs up on every connection: Temporal down, and nobody else can take the port.
+  const hangUp: Server = createServer((socket) => socket.destroy());
+  hangUp.listen(0, '127.0.0.1');
+  await once(hangUp, 'listening');
+  try {
+    const run = await npmStart({ TEMPORAL_ADDRESS: `127.0.0.1:${(hangUp.address() as { port: number }).port}` });
+    await run.line(/^\[api\].*waiting for temporal/);
+
+    process.kill(-run.child.pid!, 'SIGINT');
+    const code = await run.exited;
+
+    expect([0, 130]).toContain(code);
+    expect(run.output.at(-1)).toBe('[start] stopped');
+    expect(run.output.filter((l) => /failed|\b(ERROR|FATAL)\b|uncleanly/.test(l))).toEqual([]);
+    expect(run.pidsRunning('src/')).toEqual([]);
+  } finally {
+    hangUp.close();
+  }
 });
 
 it('stops everything on a crash loop, naming the child and its last lines', async () => {

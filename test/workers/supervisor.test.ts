@@ -19,10 +19,11 @@ class FakeChild implements RunningChild {
   }
 }
 
-function fakeSpec(name: string) {
+function fakeSpec(name: string, { exitsTwoOnBadConfiguration = true } = {}) {
   const children: FakeChild[] = [];
   const spec: ChildSpec = {
     name,
+    exitsTwoOnBadConfiguration,
     lastLines: () => [`${name} line ${children.length}`],
     start: async () => {
       const child = new FakeChild();
@@ -31,6 +32,16 @@ function fakeSpec(name: string) {
     },
   };
   return { spec, children };
+}
+
+/** A spec whose starts take until `finish()`: a server that is still coming up. */
+function slowSpec(name: string) {
+  const { spec, children } = fakeSpec(name);
+  const finishes: (() => void)[] = [];
+  const start = spec.start;
+  spec.start = () =>
+    new Promise<FakeChild>((resolve) => finishes.push(() => void start().then((c) => resolve(c as FakeChild))));
+  return { spec, children, finishNext: () => finishes.shift()!(), startsWaiting: () => finishes.length };
 }
 
 function recorder() {
@@ -121,6 +132,48 @@ describe('npm start supervisor', () => {
       /^api stopped on its configuration; stopping everything\. Its last lines:\n {4}api line 1$/,
     );
     expect(children).toHaveLength(1);
+  });
+
+  it('restarts a child of other make that exits 2 (a Go panic), since only our services mean a bad configuration by it', async () => {
+    const { said, gaveUp, events } = recorder();
+    const supervisor = new Supervisor(events, policy);
+    const { spec, children } = fakeSpec('temporal', { exitsTwoOnBadConfiguration: false });
+    await supervisor.supervise(spec);
+    children[0].exit(2);
+    await eventually('a second start', () => (children.length === 2 ? true : undefined));
+
+    expect(gaveUp).toEqual([]);
+    expect(said).toEqual(['temporal exited (2): temporal line 1; restarting it in 20 ms']);
+    await supervisor.stopAll();
+  });
+
+  it('stops a child whose first start was under way when everything stopped, and starts none after', async () => {
+    const supervisor = new Supervisor(recorder().events, policy);
+    const { spec, children, finishNext } = slowSpec('temporal');
+    const supervising = supervisor.supervise(spec);
+    const stopped = supervisor.stopAll();
+    finishNext();
+    await Promise.all([supervising, stopped]);
+
+    expect(children.map((child) => child.stopped)).toEqual([true]);
+    const later = fakeSpec('api');
+    await supervisor.supervise(later.spec);
+    expect(later.children).toEqual([]);
+  });
+
+  it('stops a child whose restart was under way when everything stopped', async () => {
+    const supervisor = new Supervisor(recorder().events, policy);
+    const { spec, children, finishNext, startsWaiting } = slowSpec('temporal');
+    const supervising = supervisor.supervise(spec);
+    finishNext();
+    await supervising;
+    children[0].exit(1);
+    await eventually('the restart to begin', () => (startsWaiting() === 1 ? true : undefined));
+    const stopped = supervisor.stopAll();
+    finishNext();
+    await stopped;
+
+    expect(children.map((child) => child.stopped)).toEqual([false, true]);
   });
 
   it('restarts nothing once halted, as when Ctrl-C reaches every child at once', async () => {

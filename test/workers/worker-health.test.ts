@@ -153,11 +153,10 @@ describe('payments worker process', () => {
     await env?.teardown();
   });
 
-  it('reports ready once it polls, with SDK runtime metrics on the same port, and stops on SIGTERM', async () => {
-    const healthPort = await freePort();
-    worker = startService({
+  const startWorker = (script: string, healthPort: number) =>
+    startService({
       name: 'payments-worker',
-      script: 'src/workers/payments/main.ts',
+      script,
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: env.address,
@@ -169,6 +168,10 @@ describe('payments worker process', () => {
       },
       onLine: (line) => output.push(line),
     });
+
+  it('reports ready once it polls, with SDK runtime metrics on the same port, and stops on SIGTERM', async () => {
+    const healthPort = await freePort();
+    worker = startWorker('src/workers/payments/main.ts', healthPort);
     const healthy = await eventually(
       'the worker to report ready',
       async () => ((await get(healthPort, '/readyz')).status === 200 ? true : undefined),
@@ -190,5 +193,23 @@ describe('payments worker process', () => {
     expect(metrics).toMatch(/^temporal_worker_task_slots_available\{.*task_queue="payments".*\} \d+/m);
 
     expect(await worker.stop(30_000)).toBe(0);
+  });
+
+  it('stops cleanly on a SIGTERM that comes while its worker is still being made', async () => {
+    output.length = 0;
+    worker = startWorker('test/workers/fixtures/worker-made-after-stop.ts', await freePort());
+    await eventually('the worker to be made', () => output.some((l) => l.includes('worker made')) || undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nworker output:\n${output.join('\n')}`);
+    });
+
+    const code = await worker.stop(30_000);
+
+    expect({ code, failures: output.filter((l) => /failed|IllegalStateError/.test(l)) }).toEqual({
+      code: 0,
+      failures: [],
+    });
   });
 });

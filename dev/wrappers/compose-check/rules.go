@@ -248,8 +248,8 @@ func checkAppServices(project *types.Project, dir string) []string {
 	return problems
 }
 
-// checkScriptCommand: a container command must be the body of an npm script (run without npm),
-// and the files it names must exist.
+// checkScriptCommand: a container command must be the body of an npm script (run without npm), run by node
+// itself rather than tsx's CLI, and the files it names must exist.
 func checkScriptCommand(dir, who string, command []string) []string {
 	scripts, err := npmScripts(filepath.Join(dir, "package.json"))
 	if err != nil {
@@ -266,6 +266,10 @@ func checkScriptCommand(dir, who string, command []string) []string {
 	var problems []string
 	if len(matching) == 0 {
 		problems = append(problems, fmt.Sprintf("%s runs %q, which is no npm script's command in package.json", who, line))
+	}
+	// tsx's CLI runs the entry in a child and SIGKILLs it when it is slow to take a relayed SIGTERM: no clean stop.
+	if len(command) > 0 && filepath.Base(command[0]) == "tsx" {
+		problems = append(problems, fmt.Sprintf("%s runs tsx's CLI, which SIGKILLs a process slow to take a SIGTERM; run node --import tsx <entry>", who))
 	}
 	for _, arg := range command[1:] {
 		if ext := filepath.Ext(arg); ext == ".ts" || ext == ".js" {

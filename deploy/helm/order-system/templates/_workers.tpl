@@ -40,7 +40,7 @@ spec:
     - name: worker
       image: {{ include "order-system.image" $root }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-      command: ["tsx", {{ $worker.entryPoint | quote }}]
+      command: ["node", "--import", "tsx", {{ $worker.entryPoint | quote }}]
       ports:
         - name: metrics
           containerPort: {{ $root.Values.workers.healthPort }}
