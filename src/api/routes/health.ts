@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/knex';
 import { describeFailure, withTimeout } from '../../dependencies';
-import { HttpProblem, sendProblem } from '../problem';
+import { HttpProblem, sendProblem } from '../http/problem';
 
 export interface HealthDeps {
   db: Db;
