@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { signToken, loadOrCreateSigningKey } from '../src/api/auth-keys';
 import { loadConfig } from '../src/config';
 import { createDb, migrateLatest } from '../src/db/knex';
+import { postgresDependency, waitFor, Waits } from '../src/dependencies';
 import {
   LOCAL_TEMPORAL_UI_PORT,
   startLocalDatabase,
@@ -77,8 +78,16 @@ async function main(): Promise<void> {
     });
   }
 
+  // A PostgreSQL of DATABASE_URL that is down is waited for, as every service does; a bad configuration stops here.
   const db = createDb({ url: config.DATABASE_URL, poolMax: 1 });
-  const applied = await migrateLatest(db).finally(() => db.destroy());
+  const log = { info: (_: object, line: string) => say(line), warn: (_: object, line: string) => say(line) };
+  const applied = await waitFor(postgresDependency(db, config.DATABASE_URL), {
+    logger: log,
+    waits: new Waits(),
+    stopping: () => stopping,
+  })
+    .then(() => migrateLatest(db))
+    .finally(() => db.destroy());
   say(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
 
   const env = {

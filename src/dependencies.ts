@@ -43,8 +43,14 @@ export interface Dependency<T> {
   fatal(error: unknown): Error | undefined;
 }
 
+/** What a wait writes to: a service's logger, or a line printer such as `npm start`'s. */
+export interface WaitLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
 export interface WaitOptions {
-  logger: Logger;
+  logger: WaitLog;
   waits: Waits;
   /** Set once the process is stopping: the wait ends with the last error instead of trying again. */
   stopping?: () => boolean;

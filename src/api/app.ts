@@ -63,11 +63,14 @@ export function createApp({ client, db, config, logger, auth, codec, operatorCon
   app.disable('x-powered-by');
   const authenticator = createAuthenticator(auth);
   // One count per caller for every route that takes a token.
-  const rateLimit = callerRateLimit({
-    customer: config.RATE_LIMIT_CUSTOMER_PER_MINUTE,
-    operator: config.RATE_LIMIT_OPERATOR_PER_MINUTE,
-    anonymous: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
-  });
+  const rateLimit = callerRateLimit(
+    {
+      customer: config.RATE_LIMIT_CUSTOMER_PER_MINUTE,
+      operator: config.RATE_LIMIT_OPERATOR_PER_MINUTE,
+      anonymous: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    },
+    logger,
+  );
   app.use(requestLogging(logger), helmet(), metrics.recordRequests);
   // Before the 64 kB JSON limit: a history's payloads can be larger.
   if (codec) app.use(codecRoutes({ ...codec, authenticator, rateLimit }));

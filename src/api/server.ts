@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     dataConverter: { payloadCodecs: [codec] },
   });
-  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
+  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX, logger });
   const auth = config.AUTH_JWKS_URL
     ? { keys: new URL(config.AUTH_JWKS_URL), issuer: config.AUTH_ISSUER!, audience: config.AUTH_AUDIENCE! }
     : embeddedAuthOptions(await loadOrCreateSigningKey(config.AUTH_KEY_FILE));

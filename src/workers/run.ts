@@ -95,7 +95,7 @@ export async function runWorkerProcess(
 
   const waits = new Waits();
   let connection: NativeConnection | undefined;
-  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX });
+  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX, logger });
   // Up before anything is awaited, so that probes see what the worker waits for rather than a refused connection.
   const health = await startWorkerHealthServer({
     port: config.WORKER_HEALTH_PORT ?? defaultHealthPort,

@@ -31,6 +31,11 @@ import { createPaymentsWorker } from '../../src/workers/payments/worker';
 
 export const silentLogger = createLogger('api-test', 'silent');
 
+/** A logger as every process makes it, writing each JSON line into `lines`. */
+export function capturingLogger(lines: string[]) {
+  return createLogger('api', 'info', { write: (line: string) => void lines.push(line) });
+}
+
 // The API tier's own token signing key, made at load: tests mint tokens with it and the apps verify against it.
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const jwk = (key: KeyObject, kid: string) => ({ ...(key.export({ format: 'jwk' }) as JWK), kid, alg: 'ES256' });

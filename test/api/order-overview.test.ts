@@ -1,13 +1,15 @@
 import { get, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createOrderChanges, type OrderChanges } from '../../src/api/reads/order-changes';
 import { orderSummarySchema } from '../../src/api/schemas/responses';
 import { eventually } from '../../dev/support/poll';
+import { createDb } from '../../src/db/knex';
 import {
   configWith,
   asOrder,
+  capturingLogger,
   createTestApp,
   orderRequest,
   silentLogger,
@@ -95,4 +97,54 @@ it('ends every stream when the API shuts down, and at once one that comes after'
   feed.subscribe(late);
   expect(late.closed).toHaveBeenCalledTimes(1);
   expect(feed.subscribers()).toBe(0);
+});
+
+it('logs a PostgreSQL outage once when the probe starts failing and once when it works again, not every probe', async () => {
+  // The probe's database reached through a relay the test can turn into one that hangs up on every connection.
+  const real = new URL(stack.database.url);
+  const sockets = new Set<Socket>();
+  let down = false;
+  let hangUps = 0;
+  const relay = createServer((socket) => {
+    if (down) {
+      hangUps += 1;
+      socket.destroy();
+      return;
+    }
+    const upstream = connect(Number(real.port), real.hostname);
+    for (const end of [socket, upstream]) {
+      sockets.add(end);
+      end.on('error', () => (socket.destroy(), upstream.destroy()));
+    }
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relayed = new URL(stack.database.url);
+  relayed.hostname = '127.0.0.1';
+  relayed.port = String((relay.address() as AddressInfo).port);
+  // One logger for the probe and its knex, as in the API: knex's per-attempt connection errors are not at info.
+  const lines: string[] = [];
+  const messages = () => lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+  const logger = capturingLogger(lines);
+  const db = createDb({ url: relayed.toString(), poolMax: 1, logger });
+  const feed = createOrderChanges({ db, logger, intervalMs: 20 });
+  feed.subscribe({ changed: jest.fn(), closed: jest.fn() });
+  const failed = 'order changes: probe failed; retrying quietly until it works';
+  try {
+    await eventually('a first probe through the relay', () => (sockets.size > 0 ? true : undefined));
+    down = true;
+    for (const socket of sockets) socket.destroy();
+    // Each failed probe is one connection the relay hung up on: ten of them, and still the one line.
+    await eventually('ten failed probes', () => (hangUps >= 10 ? true : undefined));
+    expect(messages()).toEqual([failed]);
+
+    down = false;
+    await eventually('the probe to work again', () => (lines.length > 1 ? true : undefined));
+    expect(messages()).toEqual([failed, 'order changes: probe works again']);
+  } finally {
+    feed.close();
+    relay.close();
+    for (const socket of sockets) socket.destroy();
+    await db.destroy();
+  }
 });

@@ -6,9 +6,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
-import { createLogger } from '../../src/logging';
 import { EncryptionCodec } from '../../src/payload-codec';
 import {
+  capturingLogger,
   configWith,
   asOrder,
   orderRequest,
@@ -46,11 +46,6 @@ const REQUEST_LINE_FIELDS = [
   'subject',
   'time',
 ];
-
-/** A logger as every process makes it, writing into `lines`. */
-function capturingLogger(lines: string[]) {
-  return createLogger('api', 'info', { write: (line: string) => void lines.push(line) });
-}
 
 let stack: ApiStack;
 const logLines: string[] = [];

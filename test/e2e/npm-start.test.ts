@@ -4,7 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -151,6 +151,37 @@ it('stops cleanly on Ctrl-C while its services still wait for Temporal, saying n
     expect(run.pidsRunning('src/')).toEqual([]);
   } finally {
     hangUp.close();
+  }
+});
+
+it('waits for a PostgreSQL of DATABASE_URL that is down, then migrates and starts once it answers', async () => {
+  // Nothing listens on the port at first (connection refused); then a plain TCP relay to the test's PostgreSQL.
+  const port = await freePort();
+  const real = new URL(database.url);
+  const down = new URL(database.url);
+  down.hostname = '127.0.0.1';
+  down.port = String(port);
+  const relay: Server = createServer((socket) => {
+    const upstream = connect(Number(real.port), real.hostname);
+    socket.pipe(upstream).pipe(socket);
+    for (const end of [socket, upstream]) end.on('error', () => (socket.destroy(), upstream.destroy()));
+  });
+  const run = await npmStart({ DATABASE_URL: down.toString() });
+  try {
+    await run.line(/^\[start\] waiting for postgres at 127\.0\.0\.1:\d+\/\w+: connection refused/);
+    relay.listen(port, '127.0.0.1');
+    await once(relay, 'listening');
+    await run.line(/^\[start\] postgres answered after [\d.]+ s$/);
+    await run.line(/^\[start\] (applied migrations|database schema is up to date)/);
+    await run.line(/\[start\] Console/);
+
+    process.kill(-run.child.pid!, 'SIGINT');
+    expect([0, 130]).toContain(await run.exited);
+    expect(run.output.filter((l) => /failed|\b(ERROR|FATAL)\b|uncleanly/.test(l))).toEqual([]);
+    expect(run.output.filter((l) => /^\[start\] waiting for postgres/.test(l))).toHaveLength(1);
+    expect(run.pidsRunning('src/')).toEqual([]);
+  } finally {
+    relay.close();
   }
 });
 

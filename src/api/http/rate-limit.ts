@@ -4,6 +4,7 @@
 // caller can make up to N times its limit (docs/http-api.md, and why no shared store: docs/decisions.md).
 import type { RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import type { Logger } from '../logging';
 import type { Caller } from './auth';
 import { HttpProblem } from './problem';
 
@@ -20,8 +21,10 @@ function callerOf(res: Response): Caller | undefined {
 const roleOf = (res: Response): LimitedRole => callerOf(res)?.role ?? 'anonymous';
 
 /** Counts each request of a caller identified before it (res.locals.caller), or of its address without one. */
-export function callerRateLimit(limits: RateLimits): RequestHandler {
+export function callerRateLimit(limits: RateLimits, logger: Logger): RequestHandler {
   return rateLimit({
+    // The library's own warnings (its checks of these options) as log lines like every other, not on the console.
+    logger,
     windowMs: WINDOW_MS,
     limit: (_req, res) => limits[roleOf(res)],
     // RateLimit and RateLimit-Policy headers (IETF draft 8), the policy named by the caller's role; Retry-After when

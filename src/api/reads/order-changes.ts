@@ -36,6 +36,8 @@ export function createOrderChanges({
   let timer: NodeJS.Timeout | undefined;
   let last: string | undefined;
   let closed = false;
+  // An outage is logged when the probe first fails and when it works again, not every interval in between.
+  let failing = false;
 
   // A new event row (every transition and rejected cancel writes one) or a newer updated_at (a payment's status).
   async function fingerprint(): Promise<string> {
@@ -50,9 +52,12 @@ export function createOrderChanges({
       const seen = await fingerprint();
       const changed = last !== undefined && seen !== last;
       last = seen;
+      if (failing) logger.info('order changes: probe works again');
+      failing = false;
       if (changed) for (const listener of [...listeners]) listener.changed();
     } catch (error) {
-      logger.warn({ err: error }, 'order changes: probe failed');
+      if (!failing) logger.warn({ err: error }, 'order changes: probe failed; retrying quietly until it works');
+      failing = true;
     }
     if (listeners.size > 0) timer = setTimeout(() => void probe(), intervalMs);
     else timer = undefined;
