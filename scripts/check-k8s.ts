@@ -207,6 +207,22 @@ async function main(): Promise<void> {
       );
     }
 
+    await step(
+      'the ingress routes only the public paths (ingress-values)',
+      async () => {
+        const file = renderings.get('ingress-values');
+        if (!file) throw new Error(`no rendering of ci/ingress-values.yaml`);
+        const ingress = (await readFile(file, 'utf8')).split(/^---$/m).find((doc) => /^kind: Ingress$/m.test(doc));
+        const paths = [...(ingress ?? '').matchAll(/^\s*- path: (\S+)$/gm)].map((match) => match[1]);
+        if (paths.length === 0) throw new Error('no Ingress with paths rendered');
+        // Answered without a token, each costs a database or Temporal round trip: for the kubelet and Prometheus only.
+        const internal = paths.filter((p) => p === '/' || /^\/(healthz|readyz|metrics)/.test(p));
+        if (internal.length > 0) throw new Error(`the ingress routes ${internal.join(', ')} from outside the cluster`);
+        return paths;
+      },
+      (paths) => paths.join(' '),
+    );
+
     const kubeconformStrict = [
       '-strict',
       '-summary',

@@ -24,6 +24,9 @@ export const ORDER_START_TIMEOUT_MS = 10_000;
 /** How long /readyz gives PostgreSQL and Temporal to answer: below the chart's 3 s probe timeout, so a dependency
  * that hangs is named in a 503 instead of failing the probe unexplained. */
 export const READINESS_TIMEOUT_MS = 2_000;
+/** One readiness check answers every /readyz within this long of it: callers without a token, however many, cost
+ * PostgreSQL and Temporal at most one round trip each per interval. */
+export const READINESS_SHARED_MS = 1_000;
 
 /** A comma-separated list of browser origins (`scheme://host[:port]`, nothing after it), as a list. */
 const origins = z

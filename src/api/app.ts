@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { ORDER_START_TIMEOUT_MS, READINESS_TIMEOUT_MS, type Config } from '../config';
+import { ORDER_START_TIMEOUT_MS, READINESS_SHARED_MS, READINESS_TIMEOUT_MS, type Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Logger } from '../logging';
 import { createAuthenticator, type AuthOptions } from './http/auth';
@@ -77,7 +77,9 @@ export function createApp({ client, db, config, logger, auth, codec, operatorCon
   if (operatorConsole) app.use(consoleRoutes(operatorConsole));
   app.use(parseJsonBody);
 
-  app.use(healthRoutes({ db, client, readinessTimeoutMs: READINESS_TIMEOUT_MS }));
+  app.use(
+    healthRoutes({ db, client, readinessTimeoutMs: READINESS_TIMEOUT_MS, readinessSharedMs: READINESS_SHARED_MS }),
+  );
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -1,7 +1,8 @@
 // What operators rely on: readiness that names the failing dependency, and Prometheus metrics.
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import request from 'supertest';
 
+import { healthRoutes } from '../../src/api/routes/health';
 import { readinessSchema } from '../../src/api/schemas/responses';
 import { orderStates } from '../../src/domain';
 import {
@@ -66,6 +67,27 @@ describe('GET /readyz', () => {
       expect(response.body.detail).not.toMatch(/temporal/);
     } finally {
       await unreachable.close();
+    }
+  });
+
+  it('makes one check for every caller within its share time, however many ask at once or after', async () => {
+    let selects = 0;
+    const count = (query: { sql: string }) => void (query.sql === 'select 1' && (selects += 1));
+    stack.database.db.on('query', count);
+    try {
+      const health = express().use(
+        healthRoutes({
+          db: stack.database.db,
+          client: stack.client,
+          readinessTimeoutMs: 2_000,
+          readinessSharedMs: 60_000,
+        }),
+      );
+      await Promise.all(Array.from({ length: 20 }, () => request(health).get('/readyz').expect(200)));
+      for (let i = 0; i < 5; i += 1) await request(health).get('/readyz').expect(200);
+      expect(selects).toBe(1);
+    } finally {
+      stack.database.db.off('query', count);
     }
   });
 });
