@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import { createAuthenticator } from '../src/api/auth';
+import { createAuthenticator } from '../src/api/http/auth';
 import { createSigningKey, embeddedAuthOptions, signToken } from '../src/api/auth-keys';
 import { orderWorkflowId } from '../src/domain';
 import { EncryptionCodec } from '../src/payload-codec';

@@ -2,7 +2,7 @@
 // started with CONSOLE_ASSETS_DIR pointing there (the image does this) instead of bundling at start.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bundleConsole } from '../src/api/console-assets';
+import { bundleConsole } from '../src/api/routes/console-assets';
 
 async function main(): Promise<void> {
   const dir = process.argv[2] ?? join(__dirname, '..', 'dist', 'console');

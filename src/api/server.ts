@@ -20,8 +20,8 @@ import { configuredPayloadCodec } from '../payload-codec';
 import { startTracing } from '../telemetry';
 import { createApp } from './app';
 import { embeddedAuthOptions, loadOrCreateSigningKey } from './auth-keys';
-import { loadConsoleAssets } from './console-assets';
-import { createOrderChanges } from './order-changes';
+import { loadConsoleAssets } from './routes/console-assets';
+import { createOrderChanges } from './reads/order-changes';
 
 // In-flight requests get this long to finish before their connections are cut.
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -18,7 +18,7 @@ export interface OrderPage {
   nextCursor: string | null;
 }
 
-/** GET /orders/summary (src/api/order-summary.ts). */
+/** GET /orders/summary (src/api/reads/order-summary.ts). */
 export interface OrderSummary {
   counts: Record<OrderState, number>;
   throughput: { minute: string; created: number; delivered: number }[];

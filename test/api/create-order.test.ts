@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createOrderCommand } from '../../src/api/create-order';
-import { orderIdForKey } from '../../src/api/idempotency';
-import { createOrderReads } from '../../src/api/order-reads';
-import { createOrderLookup } from '../../src/api/order-lookup';
-import { createBacklog } from '../../src/api/backlog';
+import { createOrderCommand } from '../../src/api/commands/create-order';
+import { orderIdForKey } from '../../src/api/commands/idempotency';
+import { createOrderReads } from '../../src/api/reads/order-reads';
+import { createOrderLookup } from '../../src/api/reads/order-lookup';
+import { createBacklog } from '../../src/api/commands/backlog';
 import { orderStatusSchema } from '../../src/api/schemas/responses';
 import { ORDER_START_TIMEOUT_MS } from '../../src/config';
 import { orderWorkflowId } from '../../src/domain';

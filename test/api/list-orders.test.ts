@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import request from 'supertest';
-import { encodeCursor } from '../../src/api/cursor';
+import { encodeCursor } from '../../src/api/reads/cursor';
 import { orderListSchema } from '../../src/api/schemas/responses';
 import type { OrderView } from '../../src/domain';
 import { eventually } from '../../dev/support/poll';

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Express } from 'express';
 import request from 'supertest';
 
-import { CURSOR_PATTERN } from '../../src/api/cursor';
+import { CURSOR_PATTERN } from '../../src/api/reads/cursor';
 import { responseSchemas } from '../../src/api/schemas/openapi';
 import {
   configWith,

@@ -2,7 +2,7 @@ import { get, type IncomingMessage, type Server } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createOrderChanges, type OrderChanges } from '../../src/api/order-changes';
+import { createOrderChanges, type OrderChanges } from '../../src/api/reads/order-changes';
 import { orderSummarySchema } from '../../src/api/schemas/responses';
 import { eventually } from '../../dev/support/poll';
 import { createDb } from '../../src/db/knex';

@@ -1,6 +1,6 @@
 // Who may see and do what, on its own: no server, no database.
-import type { Caller } from '../../src/api/auth';
-import { assertMayCreateFor, assertOperator, createRequestOf, listScope, visibleTo } from '../../src/api/policy';
+import type { Caller } from '../../src/api/http/auth';
+import { assertMayCreateFor, assertOperator, createRequestOf, listScope, visibleTo } from '../../src/api/http/policy';
 import { acceptedOrder } from '../../src/domain';
 
 /** A 403 problem, with the detail given. */

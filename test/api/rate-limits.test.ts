@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
-import type { RateLimits } from '../../src/api/rate-limit';
+import type { RateLimits } from '../../src/api/http/rate-limit';
 import { loadConfig } from '../../src/config';
 import { eventually } from '../../dev/support/poll';
 import { EncryptionCodec } from '../../src/payload-codec';

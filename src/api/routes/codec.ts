@@ -1,14 +1,14 @@
 // The codec endpoint of the Temporal Web UI and CLI (their codec server protocol): POST /codec/decode and
-// /codec/encode with `{ payloads }` in Temporal's JSON form. Only for an operator (src/api/policy.ts): the token comes
-// as a Bearer header (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends no
-// header of its own. No valid token is 401, a customer's 403, as on every other route.
+// /codec/encode with `{ payloads }` in Temporal's JSON form. Only for an operator (src/api/http/policy.ts): the token
+// comes as a Bearer header (the CLI's --codec-auth) or in the path, /codec/t/<token>/decode, for a Web UI that sends
+// no header of its own. No valid token is 401, a customer's 403, as on every other route.
 // CORS admits the Web UI's origins only, answering each with its own: a browser accepts one origin in the header.
 import cors from 'cors';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { callerOf, type Authenticator } from '../auth';
-import { assertOperator } from '../policy';
-import { HttpProblem } from '../problem';
+import { callerOf, type Authenticator } from '../http/auth';
+import { assertOperator } from '../http/policy';
+import { HttpProblem } from '../http/problem';
 
 interface JsonPayload {
   metadata?: Record<string, string>;

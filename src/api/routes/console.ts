@@ -2,7 +2,7 @@
 // from the Bearer-protected API with the operator's token. Its own CSP is stricter than the API's default (below).
 import { Router, type Response } from 'express';
 import helmet from 'helmet';
-import { CONSOLE_FILES, type ConsoleAssets, type ConsoleFile } from '../console-assets';
+import { CONSOLE_FILES, type ConsoleAssets, type ConsoleFile } from './console-assets';
 
 export interface ConsoleSettings {
   /** The Temporal Web UI, for the link to an order's workflow. */

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/knex';
 import { describeFailure, withTimeout } from '../../dependencies';
-import { HttpProblem, sendProblem } from '../problem';
+import { HttpProblem, sendProblem } from '../http/problem';
 
 export interface HealthDeps {
   db: Db;

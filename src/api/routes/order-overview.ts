@@ -1,10 +1,10 @@
 // The operators' live view of all orders: GET /orders/summary (counts and throughput) and GET /orders/changes, a
 // server-sent event stream that says when orders changed so a console reads them again. Operator tokens only.
 import { Router, type Request, type Response } from 'express';
-import { callerOf } from '../auth';
-import { assertOperator } from '../policy';
-import type { OrderChanges } from '../order-changes';
-import type { SummarizeOrders } from '../order-summary';
+import { callerOf } from '../http/auth';
+import { assertOperator } from '../http/policy';
+import type { OrderChanges } from '../reads/order-changes';
+import type { SummarizeOrders } from '../reads/order-summary';
 
 /** Keeps proxies and load balancers from closing an idle stream. */
 const KEEP_ALIVE_MS = 25_000;

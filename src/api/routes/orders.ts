@@ -2,18 +2,23 @@
 import { Router, type Request, type Response } from 'express';
 import { isPaymentSettled } from '../../domain';
 import { cancelOrderSchema, createOrderSchema, orderIdSchema } from '../schemas/order-input';
-import { callerOf } from '../auth';
-import { assertMayCreateFor, createRequestOf, listScope, visibleTo } from '../policy';
-import type { CancelOrder, CancelResult } from '../cancel-order';
-import { BacklogFullError, IdempotencyConflictError, OrderNotAcceptedError, type CreateOrder } from '../create-order';
-import { encodeCursor } from '../cursor';
-import { IDEMPOTENCY_KEY_HEADER, idempotencyHeadersSchema } from '../idempotency';
-import { requireJsonBody } from '../json-body';
-import type { OrderLookup } from '../order-lookup';
-import type { OrderReads } from '../order-reads';
-import { HttpProblem, notFound } from '../problem';
+import { callerOf } from '../http/auth';
+import { assertMayCreateFor, createRequestOf, listScope, visibleTo } from '../http/policy';
+import type { CancelOrder, CancelResult } from '../commands/cancel-order';
+import {
+  BacklogFullError,
+  IdempotencyConflictError,
+  OrderNotAcceptedError,
+  type CreateOrder,
+} from '../commands/create-order';
+import { encodeCursor } from '../reads/cursor';
+import { IDEMPOTENCY_KEY_HEADER, idempotencyHeadersSchema } from '../commands/idempotency';
+import { requireJsonBody } from '../http/json-body';
+import type { OrderLookup } from '../reads/order-lookup';
+import type { OrderReads } from '../reads/order-reads';
+import { HttpProblem, notFound } from '../http/problem';
 import { listOrdersQuerySchema } from '../schemas/requests';
-import { parseRequest } from '../validation';
+import { parseRequest } from '../http/validation';
 
 export interface OrderRoutesDeps {
   createOrder: CreateOrder;

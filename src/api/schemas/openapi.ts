@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document, generated from the zod schemas the API validates with and answers in.
 import { z } from 'zod';
 import { cancelOrderSchema, createOrderSchema } from './order-input';
-import { IDEMPOTENCY_KEY_HEADER } from '../idempotency';
+import { IDEMPOTENCY_KEY_HEADER } from '../commands/idempotency';
 import { listOrdersQuerySchema } from './requests';
 import {
   cancelAnswerSchema,

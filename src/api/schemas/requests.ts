@@ -2,7 +2,7 @@
 // input with the library-free rules in src/domain/order-rules.ts, never with these zod schemas.
 import { z } from 'zod';
 import { orderStates } from '../../domain';
-import { cursorSchema } from '../cursor';
+import { cursorSchema } from '../reads/cursor';
 import { customerIdSchema } from './order-input';
 
 export const listOrdersQuerySchema = z.strictObject({

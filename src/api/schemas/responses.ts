@@ -1,7 +1,7 @@
 // What the API answers, as zod schemas: the OpenAPI document is generated from them and tests check bodies with them.
 import { z } from 'zod';
 import { orderStates, paymentStatuses, type OrderView } from '../../domain';
-import type { OrderSummary } from '../order-summary';
+import type { OrderSummary } from '../reads/order-summary';
 import { orderIdSchema, orderItemSchema } from './order-input';
 
 const timestamp = z.iso.datetime();
@@ -39,7 +39,7 @@ export const orderListSchema = z.strictObject({
   nextCursor: z
     .string()
     .nullable()
-    .describe('The `cursor` of the next page (an opaque base64url token); null on the last page'),
+    .describe('The `cursor` of the next page, to pass back unchanged; null on the last page'),
 });
 
 const count = z.number().int().min(0);

@@ -2,8 +2,8 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { orderStates } from '../domain';
-import type { OrderReads } from './order-reads';
+import { orderStates } from '../../domain';
+import type { OrderReads } from '../reads/order-reads';
 import { routeTemplate } from './route-template';
 
 export interface ApiMetrics {

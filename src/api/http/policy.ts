@@ -1,7 +1,7 @@
 // Who may see and do what (docs/http-api.md, "Who may call"): an operator everything; a customer creates, lists,
 // reads and cancels only its own orders, and someone else's order is answered as if it did not exist. Pure: the routes
 // ask it and translate its answer to HTTP; a refusal is a 403 problem, "not visible" a 404 by the route.
-import type { OrderView } from '../domain';
+import type { OrderView } from '../../domain';
 import type { Caller } from './auth';
 import { HttpProblem } from './problem';
 

@@ -1,7 +1,7 @@
 // The operators' overview: orders by current state, and orders created and delivered per minute of the last minutes.
-import type { Db } from '../db/knex';
-import { EVENTS, ORDERS } from '../db/orders-schema';
-import { orderStates, type OrderState } from '../domain';
+import type { Db } from '../../db/knex';
+import { EVENTS, ORDERS } from '../../db/orders-schema';
+import { orderStates, type OrderState } from '../../domain';
 import type { OrderReads } from './order-reads';
 
 /** Minutes of throughput in a summary, the current one included. */

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
-import type { CreateOrderRequest } from './schemas/order-input';
+import type { CreateOrderRequest } from '../schemas/order-input';
 
 // Fixed forever: changing it would give every existing key a different order id.
 const IDEMPOTENCY_KEY_NAMESPACE = '3f0e9a52-6c1d-4a8e-9b7f-2d5c8e1a4b60';

@@ -4,7 +4,7 @@
 // caller can make up to N times its limit (docs/http-api.md, and why no shared store: docs/decisions.md).
 import type { RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import type { Logger } from '../logging';
+import type { Logger } from '../../logging';
 import type { Caller } from './auth';
 import { HttpProblem } from './problem';
 

@@ -1,7 +1,7 @@
 // Finding one order: its row, or, until the workflow's first step has written it, the order as accepted in the
 // workflow's memo, read with describe, which Temporal answers without a worker.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ORDER_MEMO, orderWorkflowId, type OrderMemo, type OrderState, type OrderView } from '../domain';
+import { ORDER_MEMO, orderWorkflowId, type OrderMemo, type OrderState, type OrderView } from '../../domain';
 import type { OrderReads } from './order-reads';
 
 function isOrderMemo(value: unknown): value is OrderMemo {

@@ -3,10 +3,10 @@
 // decides it; the request id makes the two count once. docs/http-api.md lists the answers.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { cancelSignal, cancelUpdate, orderWorkflowId, type CancelRequest, type OrderView } from '../domain';
-import { type CancelOrderRequest } from './schemas/order-input';
-import type { OrderLookup } from './order-lookup';
-import { isTemporalUnavailable } from './unavailable';
+import { cancelSignal, cancelUpdate, orderWorkflowId, type CancelRequest, type OrderView } from '../../domain';
+import { type CancelOrderRequest } from '../schemas/order-input';
+import type { OrderLookup } from '../reads/order-lookup';
+import { isTemporalUnavailable } from '../http/unavailable';
 
 export type CancelResult =
   | { status: 'accepted' | 'rejected' | 'pending'; order: OrderView }

@@ -3,7 +3,7 @@
 // request rate; between refreshes the orders this API started are added to the last figure.
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { ORDERS_TASK_QUEUE } from '../domain';
+import { ORDERS_TASK_QUEUE } from '../../domain';
 
 export interface Backlog {
   /** Seconds a client should wait before retrying when the backlog is full; undefined when there is room. */

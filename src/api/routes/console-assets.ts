@@ -13,7 +13,7 @@ export const CONSOLE_FILES = {
 export type ConsoleFile = keyof typeof CONSOLE_FILES;
 export type ConsoleAssets = Record<ConsoleFile, Buffer>;
 
-const sourceDir = join(__dirname, '..', 'console');
+const sourceDir = join(__dirname, '..', '..', 'console');
 
 /** The bundle (console.js, console.css) and the page, as files to serve. */
 export async function bundleConsole(): Promise<ConsoleAssets> {

@@ -24,14 +24,14 @@ import {
   orderWorkflowType,
   type OrderMemo,
   type OrderView,
-} from '../domain';
-import { type CreateOrderRequest } from './schemas/order-input';
-import type { orderWorkflow } from '../workflows/order';
+} from '../../domain';
+import { type CreateOrderRequest } from '../schemas/order-input';
+import type { orderWorkflow } from '../../workflows/order';
 import type { Backlog } from './backlog';
 import { orderIdForKey, requestFingerprint } from './idempotency';
-import type { OrderLookup } from './order-lookup';
-import type { OrderReads } from './order-reads';
-import { isTemporalUnavailable } from './unavailable';
+import type { OrderLookup } from '../reads/order-lookup';
+import type { OrderReads } from '../reads/order-reads';
+import { isTemporalUnavailable } from '../http/unavailable';
 
 export interface CreatedOrder {
   order: OrderView;

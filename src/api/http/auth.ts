@@ -2,7 +2,7 @@
 // default's key. A customer token's `sub` is the customer id; `role: "operator"` may do everything.
 import type { Request, RequestHandler } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
-import { isStorableText, ORDER_LIMITS } from '../domain';
+import { isStorableText, ORDER_LIMITS } from '../../domain';
 import { HttpProblem } from './problem';
 
 export type Caller = { role: 'customer'; subject: string } | { role: 'operator'; subject: string };

@@ -1,9 +1,9 @@
 // Tells open consoles that orders changed. One probe of two indexed maxima per interval, shared by every subscriber of
 // this process and run only while someone is subscribed: its cost does not grow with the consoles, and is nothing
 // with none open (docs/console.md has the figures that chose this over polling with ETags).
-import type { Db } from '../db/knex';
-import { EVENTS, ORDERS } from '../db/orders-schema';
-import type { Logger } from '../logging';
+import type { Db } from '../../db/knex';
+import { EVENTS, ORDERS } from '../../db/orders-schema';
+import type { Logger } from '../../logging';
 
 /** How often the probe looks: an open console hears of a change within this long (consoles throttle their reads). */
 export const CHANGE_PROBE_MS = 500;

@@ -20,7 +20,7 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-/** Who called, as the API verified the token (src/api/auth.ts); `anonymous` without a valid one. */
+/** Who called, as the API verified the token (src/api/http/auth.ts); `anonymous` without a valid one. */
 function callerFields(res: ServerResponse): { subject: string | null; role: Caller['role'] | 'anonymous' } {
   const caller = (res as Response).locals?.caller as Caller | undefined;
   return caller ? { subject: caller.subject, role: caller.role } : { subject: null, role: 'anonymous' };

@@ -1,7 +1,7 @@
 // The API's reads: orders and their history from the `orders` schema, written only by the order workflow.
-import type { Db } from '../db/knex';
-import { EVENTS, ORDERS, toOrderView, type EventRow, type HistoryRow, type OrderRow } from '../db/orders-schema';
-import type { OrderState, OrderView } from '../domain';
+import type { Db } from '../../db/knex';
+import { EVENTS, ORDERS, toOrderView, type EventRow, type HistoryRow, type OrderRow } from '../../db/orders-schema';
+import type { OrderState, OrderView } from '../../domain';
 
 /** A position in the newest-first listing: the last order of a page. */
 export interface ListPosition {
