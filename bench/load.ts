@@ -1,5 +1,6 @@
 // Bounded load: a fixed number of operations at a fixed concurrency (closed loop), cut short at a deadline.
 import { Agent, request } from 'node:http';
+import { distribution, perSecond, type Distribution } from './stats';
 
 export interface LoopOptions {
   concurrency: number;
@@ -20,6 +21,25 @@ export interface LoopResult {
   latenciesMs: number[];
   startedAt: number;
   elapsedMs: number;
+}
+
+/** What a closed loop measured, as the report keeps it. */
+export interface Throughput {
+  completed: number;
+  failed: number;
+  failures: Record<string, number>;
+  perSecond: number;
+  latencyMs: Distribution;
+}
+
+export function throughput(result: LoopResult): Throughput {
+  return {
+    completed: result.completed,
+    failed: result.failed,
+    failures: result.failures,
+    perSecond: perSecond(result.completed, result.elapsedMs),
+    latencyMs: distribution(result.latenciesMs),
+  };
 }
 
 export class OperationError extends Error {

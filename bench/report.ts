@@ -7,20 +7,13 @@ import type { BacklogCheckRound } from './backlog-check';
 import type { OneActivityResult } from './baselines';
 import type { OpenOrdersResult } from './footprint';
 import { backlogOf, type BacklogPoint } from './lifecycle';
+import type { Throughput } from './load';
 import type { OpenLoopResult, OpenLoopStepResult } from './open-loop';
 import type { RecoveryResult } from './recovery';
 import { seedHeaders, seedRows, type SeedComparison } from './seed';
 import type { PhaseFootprint } from './sampler';
 import { MiB, round, type Distribution } from './stats';
 import type { TimerAccuracy } from './timers';
-
-export interface Throughput {
-  completed: number;
-  failed: number;
-  failures: Record<string, number>;
-  perSecond: number;
-  latencyMs: Distribution;
-}
 
 export interface CreateFigures extends Throughput {
   concurrency: number;
@@ -68,9 +61,9 @@ export interface BenchReport {
     serviceEnv: Record<string, string>;
     /** TEMPORAL_CLI when set: the dev server binary (or a wrapper adding flags) the stack ran. */
     temporalCli: string | undefined;
-    /** The bench's own stack: which Temporal server (`dev` or `real`), and orders/payments workers of each kind. */
+    /** The bench's own stack: which Temporal server (`dev` or `real`), its nodes (behind HAProxy when more than
+     * one), and orders/payments workers of each kind. */
     temporalServer?: 'dev' | 'real';
-    /** Production Temporal nodes behind HAProxy (absent in runs from before the option: one). */
     temporalNodes?: number;
     workers?: number;
     /** Seconds until the stack answered. */
@@ -87,7 +80,7 @@ export interface BenchReport {
   security?: SecurityCost;
   openLoop?: OpenLoopFigures;
   /** `source`: which orders the lateness is of. */
-  timers?: TimerAccuracy & { source?: string };
+  timers?: TimerAccuracy & { source: string };
   footprint: {
     /** RSS of each process once the stack was up, before any load. */
     idleRssBytes: Record<string, number>;
@@ -98,6 +91,8 @@ export interface BenchReport {
 }
 
 type Cell = string | number | undefined;
+/** A column: its header and what each row puts in it. */
+type Column<T> = readonly [header: string, cell: (row: T, index: number) => Cell];
 
 const fmt = (value: number | undefined, digits = 0): string =>
   value === undefined || Number.isNaN(value) ? '—' : round(value, digits).toFixed(digits);
@@ -105,6 +100,8 @@ const mib = (bytes: number | undefined) => fmt(bytes === undefined ? undefined :
 const secs = (ms: number | undefined, digits = 1) => fmt(ms === undefined ? undefined : ms / 1000, digits);
 const times = (a: number, b: number | undefined) =>
   b === undefined || !(b > 0) || Number.isNaN(a) ? '—' : `${(a / b).toFixed(2)}×`;
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+const mean = (values: readonly number[]) => (values.length > 0 ? sum(values) / values.length : Number.NaN);
 
 /** Columns right-aligned except the first; a rule under the header. */
 export function table(headers: string[], rows: Cell[][]): string {
@@ -113,6 +110,19 @@ export function table(headers: string[], rows: Cell[][]): string {
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
+}
+
+/** `table` with each header written beside what fills its column. */
+function columns<T>(rows: readonly T[], spec: readonly Column<T>[]): string {
+  return table(
+    spec.map(([header]) => header),
+    rows.map((row, i) => spec.map(([, cell]) => cell(row, i))),
+  );
+}
+
+/** Columns of a distribution's percentiles, in milliseconds. */
+function percentiles<T>(of: (row: T) => Distribution, keys: readonly (keyof Distribution)[], digits = 0): Column<T>[] {
+  return keys.map((key) => [`${key} ms`, (row) => fmt(of(row)[key], digits)]);
 }
 
 const SPARK = '▁▂▃▄▅▆▇█';
@@ -128,6 +138,27 @@ function failureText(failures: Record<string, number>): string {
   return entries.length === 0 ? '0' : entries.map(([kind, n]) => `${n} ${kind}`).join(', ');
 }
 
+/** CPU per order of each process of the stack over the lifecycle run (the bench's own process left out). */
+const stackCpu = (life: LifecycleFigures) => Object.entries(life.cpuMsPerOrder).filter(([name]) => name !== 'bench');
+
+/** The run's settings, then every section it measured, each after a blank line. */
+export function renderReport(report: BenchReport): string {
+  const { footprint } = report;
+  const sections = [
+    renderCreate(report.create),
+    report.seed && renderSeed(report.seed),
+    report.lifecycle && renderLifecycle(report.lifecycle, report),
+    report.timers && renderTimers(report.timers),
+    report.openLoop && renderOpenLoop(report.openLoop),
+    report.backlogCheck?.length ? renderBacklogCheck(report.backlogCheck) : undefined,
+    report.security && renderSecurity(report.security, report.lifecycle),
+    renderFootprint(footprint),
+    footprint.openOrders && renderOpenOrders(footprint.openOrders),
+    report.recovery && renderRecovery(report.recovery),
+  ];
+  return [...renderMeta(report.meta), ...sections.flatMap((lines) => (lines ? ['', ...lines] : []))].join('\n');
+}
+
 function temporalDescription(server: 'dev' | 'real', nodes: number): string {
   if (server === 'dev') return 'dev server';
   return nodes > 1
@@ -135,308 +166,110 @@ function temporalDescription(server: 'dev' | 'real', nodes: number): string {
     : 'production server on PostgreSQL';
 }
 
-export function renderReport(report: BenchReport): string {
-  const out: string[] = [];
-  const { meta } = report;
-  out.push(
+function renderMeta(meta: BenchReport['meta']): string[] {
+  const env = Object.entries(meta.serviceEnv);
+  return [
     `order-system bench (${meta.plan}) — commit ${meta.commit}, ${meta.target} stack, node ${meta.node}, ${meta.cpus} CPUs, ` +
       `load average ${meta.loadAverage.start.toFixed(1)} → ${meta.loadAverage.end.toFixed(1)}`,
-  );
-  const env = Object.entries(meta.serviceEnv);
-  out.push(
     `service settings: ${env.length === 0 ? 'product defaults' : env.map(([k, v]) => `${k}=${v}`).join(' ')}` +
       `${meta.temporalCli ? `; TEMPORAL_CLI=${meta.temporalCli}` : ''}` +
       `${meta.temporalServer ? `; Temporal ${temporalDescription(meta.temporalServer, meta.temporalNodes ?? 1)}` : ''}` +
       `${meta.workers ? `; ${meta.workers} orders + ${meta.workers} payments worker(s)` : ''}` +
       `${meta.target === 'embedded' ? `; stack up in ${meta.startupSeconds.toFixed(0)} s` : ''}`,
-  );
-  for (const note of meta.notes) out.push(`note: ${note}`);
-
-  out.push('', 'CREATE — POST /orders (201 once Temporal has persisted the start), closed loop per concurrency');
-  out.push(
-    table(
-      [
-        'conc',
-        'orders',
-        'orders/s',
-        'p50 ms',
-        'p95 ms',
-        'p99 ms',
-        'errors',
-        'insert/s',
-        'vs insert',
-        'wf start/s',
-        'vs start',
-        'drain s',
-      ],
-      report.create.map((c) => [
-        c.concurrency,
-        c.completed,
-        fmt(c.perSecond, 1),
-        fmt(c.latencyMs.p50, 1),
-        fmt(c.latencyMs.p95, 1),
-        fmt(c.latencyMs.p99, 1),
-        failureText(c.failures),
-        fmt(c.insertBaseline.perSecond, 0),
-        times(c.perSecond, c.insertBaseline.perSecond),
-        fmt(c.workflowStartBaseline.perSecond, 0),
-        times(c.perSecond, c.workflowStartBaseline.perSecond),
-        secs(c.drainMs),
-      ]),
-    ),
-  );
-  out.push(
-    'insert = the order + event insert of recordOrderCreated (its one statement) straight into the same Postgres (pool ≤ 32); wf start = starting an empty workflow on the same server',
-  );
-
-  if (report.seed) {
-    const { seedUrl, pauseMs } = report.seed;
-    out.push(
-      '',
-      `CREATE BESIDE THE SEED (${seedUrl}) — same client and bodies, rounds alternating, ${pauseMs / 1000} s apart`,
-    );
-    out.push(table(seedHeaders, seedRows(report.seed)));
-  }
-
-  const life = report.lifecycle;
-  if (life) {
-    out.push(
-      '',
-      `LIFECYCLE — created → confirmed → delivered (delay ${secs(life.deliveryDelayMs, 0)} s, approval 1.0), ${life.orders} orders by POST /orders at c=${life.concurrency}, created in ${secs(life.loadMs)} s`,
-    );
-    const open = life.backlog.map(backlogOf);
-    const avg = open.length > 0 ? open.reduce((a, b) => a + b, 0) / open.length : Number.NaN;
-    out.push(
-      table(
-        [
-          'orders',
-          'created/s',
-          'delivered/s',
-          'end-to-end/s',
-          'backlog avg',
-          'backlog max',
-          'drain s',
-          'errors',
-          '1-activity wf/s',
-          'vs baseline',
-        ],
-        [
-          [
-            life.orders,
-            fmt(life.createdPerSecond, 1),
-            fmt(life.sustainedDeliveredPerSecond, 1),
-            fmt(life.endToEndPerSecond, 1),
-            fmt(avg, 0),
-            Math.max(0, ...open),
-            secs(life.drainMs),
-            failureText(life.failures),
-            fmt(life.baseline.perSecond, 1),
-            times(life.endToEndPerSecond, life.baseline.perSecond),
-          ],
-        ],
-      ),
-    );
-    out.push(`backlog (orders accepted, not final; one mark per second until drained): ${sparkline(open)}`);
-    const cpu = Object.entries(life.cpuMsPerOrder).filter(([name]) => name !== 'bench');
-    const total = cpu.reduce((sum, [, ms]) => sum + ms, 0);
-    if (cpu.length > 0) {
-      out.push(
-        `CPU per order (ms): ${cpu.map(([name, ms]) => `${name} ${fmt(ms)}`).join(', ')}; stack ${fmt(total)}` +
-          ` → at most ~${fmt((meta.cpus * 1000) / total)} orders/s on ${meta.cpus} cores`,
-      );
-    }
-    // The baseline's worker runs in the bench process: its CPU is the bench's row of that phase.
-    const baselinePhase = report.footprint.phases.find((p) => p.phase === 'baseline');
-    if (baselinePhase && life.baseline.workflows > 0) {
-      const per = baselinePhase.processes
-        .filter((p) => p.name === 'temporal' || p.name === 'bench')
-        .map((p) => [p.name, (p.cpuSeconds * 1000) / life.baseline.workflows] as const);
-      out.push(
-        `CPU per one-activity baseline workflow (ms): ${per.map(([name, ms]) => `${name === 'bench' ? 'its worker (bench)' : name} ${fmt(ms)}`).join(', ')}; ` +
-          `together ${fmt(per.reduce((sum, [, ms]) => sum + ms, 0))}`,
-      );
-    }
-    out.push(
-      'delivered/s: first delivery → last; end-to-end/s: all orders over first create → last delivery − delay;',
-      `baseline: ${life.baseline.workflows} workflows of one no-op activity each, started at the same concurrency, first start → last completion`,
-    );
-  }
-
-  const timers = report.timers;
-  if (timers) {
-    const b = timers.breakdown;
-    out.push(
-      '',
-      `TIMER ACCURACY — delivery lateness = delivered at − confirmed at − delay, ${timers.delivered} orders of ${timers.source ?? 'the lifecycle run'}`,
-    );
-    out.push(
-      table(
-        ['', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
-        [
-          [
-            'lateness (all orders)',
-            ...[timers.latenessMs.p50, timers.latenessMs.p95, timers.latenessMs.p99, timers.latenessMs.max].map((v) =>
-              fmt(v),
-            ),
-          ],
-          [
-            `  before timer (sample of ${b.sampled})`,
-            ...[b.beforeTimerMs.p50, b.beforeTimerMs.p95, b.beforeTimerMs.p99, b.beforeTimerMs.max].map((v) => fmt(v)),
-          ],
-          ['  server timer itself', ...[b.timerMs.p50, b.timerMs.p95, b.timerMs.p99, b.timerMs.max].map((v) => fmt(v))],
-          [
-            '  after the timer fired',
-            ...[b.afterFireMs.p50, b.afterFireMs.p95, b.afterFireMs.p99, b.afterFireMs.max].map((v) => fmt(v)),
-          ],
-        ],
-      ),
-    );
-    out.push(
-      'before timer: recording `confirmed` and the workflow task that starts the timer; after: the workflow task that handles it',
-    );
-  }
-
-  const openLoop = report.openLoop;
-  if (openLoop) out.push('', ...renderOpenLoop(openLoop));
-  const backlogCheck = report.backlogCheck;
-  if (backlogCheck && backlogCheck.length > 0) out.push('', ...renderBacklogCheck(backlogCheck));
-  if (report.security) out.push('', ...renderSecurity(report.security, report.lifecycle));
-
-  const { footprint } = report;
-  const phaseNames = footprint.phases.map((p) => p.phase);
-  const processNames = [...new Set(footprint.phases.flatMap((p) => p.processes.map((q) => q.name)))];
-  out.push(
-    '',
-    "FOOTPRINT — per process: RSS (Postgres: postmaster + backends' private memory) and CPU (100% = one core)",
-  );
-  out.push(
-    table(
-      ['process', 'idle MiB', 'peak MiB', ...phaseNames.map((p) => `CPU% ${p}`)],
-      processNames.map((name) => [
-        name,
-        mib(footprint.idleRssBytes[name]),
-        mib(
-          Math.max(
-            0,
-            ...footprint.phases.flatMap((p) => p.processes.filter((q) => q.name === name).map((q) => q.peakRssBytes)),
-          ),
-        ),
-        ...footprint.phases.map((p) => fmt(p.processes.find((q) => q.name === name)?.cpuPercent)),
-      ]),
-    ),
-  );
-  const openOrders = footprint.openOrders;
-  if (openOrders) {
-    const { waiting, requested, cacheSize } = openOrders;
-    const cache = cacheSize.configured ?? cacheSize.sdkDefault;
-    const projected = waiting < requested;
-    out.push(
-      '',
-      `OPEN ORDERS — ${waiting} orders waiting on a long delivery timer at once` +
-        (projected
-          ? ` (${requested} asked; the fill stops after its time: ${fmt(openOrders.fillPerSecond, 1)} orders/s here)`
-          : ''),
-    );
-    out.push(
-      `orders worker cache: ${cacheSize.configured === undefined ? `unset, SDK default ${cacheSize.sdkDefault} (from the heap limit)` : cacheSize.configured} workflows`,
-    );
-    out.push(
-      table(
-        [
-          'process',
-          'RSS before MiB',
-          `RSS, ${waiting} open MiB`,
-          'KiB per order held',
-          `${projected ? 'projected ' : ''}RSS, ${requested} open MiB`,
-        ],
-        Object.keys(openOrders.rssAfterFill).map((name) => {
-          const before = openOrders.rssBefore[name];
-          const after = openOrders.rssAfterFill[name];
-          // The worker holds at most its cache's worth of orders; the server and the database hold every one.
-          const holds = (orders: number) => (name === 'orders-worker' ? Math.min(orders, cache) : orders);
-          const perOrder = before === undefined || waiting === 0 ? undefined : (after - before) / holds(waiting);
-          const atRequested =
-            perOrder === undefined || name === 'bench' ? undefined : before + Math.max(perOrder, 0) * holds(requested);
-          return [
-            name,
-            mib(before),
-            mib(after),
-            fmt(perOrder === undefined ? undefined : perOrder / 1024, 1),
-            mib(atRequested),
-          ];
-        }),
-      ),
-    );
-    const small = openOrders.smallCache;
-    if (small) {
-      out.push(
-        `orders worker restarted with WORKER_WORKFLOW_CACHE_SIZE=${small.cacheSize}, then ${small.replayed} open orders replayed into it (a status query each):`,
-      );
-      out.push(
-        table(
-          ['cache', 'RSS idle MiB', `RSS after ${small.replayed} replays MiB`, 'replays/s'],
-          [[small.cacheSize, mib(small.idleRssBytes), mib(small.replayedRssBytes), fmt(small.replaysPerSecond, 0)]],
-        ),
-      );
-    }
-  }
-
-  const rec = report.recovery;
-  if (rec) {
-    out.push(
-      '',
-      `RECOVERY — orders worker SIGKILLed with ${rec.overdue} orders confirmed, restarted once every delivery was overdue`,
-    );
-    out.push(
-      table(
-        [
-          'overdue',
-          'delay s',
-          'worker down s',
-          'worker ready s',
-          'first delivery s',
-          'p50 delivery s',
-          'all delivered s',
-          'still overdue',
-        ],
-        [
-          [
-            rec.overdue,
-            `${rec.deliveryDelaySeconds.min}–${rec.deliveryDelaySeconds.max}`,
-            secs(rec.downMs),
-            secs(rec.workerReadyMs),
-            secs(rec.firstDeliveryMs),
-            secs(rec.deliveryAfterRestartMs.p50),
-            secs(rec.allDeliveredMs),
-            rec.stillOverdue,
-          ],
-        ],
-      ),
-    );
-    const t = rec.taskTimeouts;
-    out.push(
-      'times after the restart began; ready = the worker logged "worker started"; delays chosen so that all fall due together',
-      `workflow task timeouts in ${t.sampled} sampled histories: ${t.scheduleToStart} waited out the killed worker's sticky queue (schedule-to-start), ${t.startToClose} were lost with it (start-to-close)`,
-    );
-  }
-  return out.join('\n');
+    ...meta.notes.map((note) => `note: ${note}`),
+  ];
 }
 
-function stepRow(subject: string, step: OpenLoopStepResult): Cell[] {
+function renderCreate(create: CreateFigures[]): string[] {
   return [
-    subject,
-    step.kind,
-    fmt(step.ratePerSecond, step.ratePerSecond < 10 ? 1 : 0),
-    secs(step.windowMs, 0),
-    `${step.accepted}/${step.scheduled}`,
-    Math.max(0, ...step.backlog.map((p) => p.open)),
-    fmt(step.backlogGrowthPerSecond, 1),
-    fmt(step.latenessMs.p50),
-    fmt(step.latenessMs.p99),
-    fmt(step.answerMs.p99),
-    fmt(step.sendLagMs.p99),
-    secs(step.drainMs),
-    step.held ? 'held' : step.reasons.join('; '),
+    'CREATE — POST /orders (201 once Temporal has persisted the start), closed loop per concurrency',
+    columns(create, [
+      ['conc', (c) => c.concurrency],
+      ['orders', (c) => c.completed],
+      ['orders/s', (c) => fmt(c.perSecond, 1)],
+      ...percentiles<CreateFigures>((c) => c.latencyMs, ['p50', 'p95', 'p99'], 1),
+      ['errors', (c) => failureText(c.failures)],
+      ['insert/s', (c) => fmt(c.insertBaseline.perSecond, 0)],
+      ['vs insert', (c) => times(c.perSecond, c.insertBaseline.perSecond)],
+      ['wf start/s', (c) => fmt(c.workflowStartBaseline.perSecond, 0)],
+      ['vs start', (c) => times(c.perSecond, c.workflowStartBaseline.perSecond)],
+      ['drain s', (c) => secs(c.drainMs)],
+    ]),
+    'insert = the order + event insert of recordOrderCreated (its one statement) straight into the same Postgres (pool ≤ 32); wf start = starting an empty workflow on the same server',
+  ];
+}
+
+function renderSeed(seed: SeedComparison): string[] {
+  return [
+    `CREATE BESIDE THE SEED (${seed.seedUrl}) — same client and bodies, rounds alternating, ${seed.pauseMs / 1000} s apart`,
+    table(seedHeaders, seedRows(seed)),
+  ];
+}
+
+function renderLifecycle(life: LifecycleFigures, { meta, footprint }: BenchReport): string[] {
+  const open = life.backlog.map(backlogOf);
+  const cpu = stackCpu(life);
+  const total = sum(cpu.map(([, ms]) => ms));
+  // The baseline's worker runs in the bench process: its CPU is the bench's row of that phase.
+  const baselinePhase = life.baseline.workflows > 0 ? footprint.phases.find((p) => p.phase === 'baseline') : undefined;
+  const baselineCpu = baselinePhase?.processes
+    .filter((p) => p.name === 'temporal' || p.name === 'bench')
+    .map(
+      (p) =>
+        [p.name === 'bench' ? 'its worker (bench)' : p.name, (p.cpuSeconds * 1000) / life.baseline.workflows] as const,
+    );
+  return [
+    `LIFECYCLE — created → confirmed → delivered (delay ${secs(life.deliveryDelayMs, 0)} s, approval 1.0), ${life.orders} orders by POST /orders at c=${life.concurrency}, created in ${secs(life.loadMs)} s`,
+    columns(
+      [life],
+      [
+        ['orders', (l) => l.orders],
+        ['created/s', (l) => fmt(l.createdPerSecond, 1)],
+        ['delivered/s', (l) => fmt(l.sustainedDeliveredPerSecond, 1)],
+        ['end-to-end/s', (l) => fmt(l.endToEndPerSecond, 1)],
+        ['backlog avg', () => fmt(mean(open), 0)],
+        ['backlog max', () => Math.max(0, ...open)],
+        ['drain s', (l) => secs(l.drainMs)],
+        ['errors', (l) => failureText(l.failures)],
+        ['1-activity wf/s', (l) => fmt(l.baseline.perSecond, 1)],
+        ['vs baseline', (l) => times(l.endToEndPerSecond, l.baseline.perSecond)],
+      ],
+    ),
+    `backlog (orders accepted, not final; one mark per second until drained): ${sparkline(open)}`,
+    ...(cpu.length > 0
+      ? [
+          `CPU per order (ms): ${cpu.map(([name, ms]) => `${name} ${fmt(ms)}`).join(', ')}; stack ${fmt(total)}` +
+            ` → at most ~${fmt((meta.cpus * 1000) / total)} orders/s on ${meta.cpus} cores`,
+        ]
+      : []),
+    ...(baselineCpu
+      ? [
+          `CPU per one-activity baseline workflow (ms): ${baselineCpu.map(([name, ms]) => `${name} ${fmt(ms)}`).join(', ')}; ` +
+            `together ${fmt(sum(baselineCpu.map(([, ms]) => ms)))}`,
+        ]
+      : []),
+    'delivered/s: first delivery → last; end-to-end/s: all orders over first create → last delivery − delay;',
+    `baseline: ${life.baseline.workflows} workflows of one no-op activity each, started at the same concurrency, first start → last completion`,
+  ];
+}
+
+function renderTimers(timers: NonNullable<BenchReport['timers']>): string[] {
+  const b = timers.breakdown;
+  return [
+    `TIMER ACCURACY — delivery lateness = delivered at − confirmed at − delay, ${timers.delivered} orders of ${timers.source}`,
+    columns(
+      [
+        ['lateness (all orders)', timers.latenessMs],
+        [`  before timer (sample of ${b.sampled})`, b.beforeTimerMs],
+        ['  server timer itself', b.timerMs],
+        ['  after the timer fired', b.afterFireMs],
+      ] as const,
+      [
+        ['', ([label]) => label],
+        ...percentiles<readonly [string, Distribution]>(([, ms]) => ms, ['p50', 'p95', 'p99', 'max']),
+      ],
+    ),
+    'before timer: recording `confirmed` and the workflow task that starts the timer; after: the workflow task that handles it',
   ];
 }
 
@@ -447,39 +280,55 @@ function renderOpenLoop({ orders, baseline }: OpenLoopFigures): string[] {
     orders.sustainedPerSecond !== undefined && baseline.sustainedPerSecond !== undefined
       ? ` (${times(orders.sustainedPerSecond, baseline.sustainedPerSecond)} of the baseline)`
       : '';
+  const steps = [
+    ...orders.steps.map((step) => ({ subject: 'orders', step })),
+    ...baseline.steps.map((step) => ({ subject: 'one-activity', step })),
+  ];
   return [
     `OPEN LOOP — arrivals on a fixed schedule whatever the answers; held = all accepted, backlog not growing, lateness p99 ≤ 1 s, for ${secs(orders.holdWindowMs, 0)} s`,
     `sustained: orders ${rate(orders)}${ratio}; one-activity baseline ${rate(baseline)}` +
       ` (searched in ${secs(orders.elapsedMs, 0)} s and ${secs(baseline.elapsedMs, 0)} s)`,
-    table(
-      [
-        'subject',
-        'step',
-        'rate/s',
-        'window s',
-        'accepted',
-        'backlog max',
-        'growth/s',
-        'late p50 ms',
-        'late p99 ms',
-        'answer p99 ms',
-        'send lag p99',
-        'drain s',
-        'verdict',
-      ],
-      [...orders.steps.map((s) => stepRow('orders', s)), ...baseline.steps.map((s) => stepRow('one-activity', s))],
-    ),
+    columns<{ subject: string; step: OpenLoopStepResult }>(steps, [
+      ['subject', (r) => r.subject],
+      ['step', (r) => r.step.kind],
+      ['rate/s', ({ step }) => fmt(step.ratePerSecond, step.ratePerSecond < 10 ? 1 : 0)],
+      ['window s', ({ step }) => secs(step.windowMs, 0)],
+      ['accepted', ({ step }) => `${step.accepted}/${step.scheduled}`],
+      ['backlog max', ({ step }) => Math.max(0, ...step.backlog.map((p) => p.open))],
+      ['growth/s', ({ step }) => fmt(step.backlogGrowthPerSecond, 1)],
+      ['late p50 ms', ({ step }) => fmt(step.latenessMs.p50)],
+      ['late p99 ms', ({ step }) => fmt(step.latenessMs.p99)],
+      ['answer p99 ms', ({ step }) => fmt(step.answerMs.p99)],
+      ['send lag p99', ({ step }) => fmt(step.sendLagMs.p99)],
+      ['drain s', ({ step }) => secs(step.drainMs)],
+      ['verdict', ({ step }) => (step.held ? 'held' : step.reasons.join('; '))],
+    ]),
     `lateness = final − scheduled arrival − designed delay (orders: delivered, delay ${secs(orders.designedDelayMs, 0)} s; baseline: completed, no delay);`,
     "backlog: sent, not final; its mean over the window's second half ≤ rate × (delay + 1 s) + 5, and its slope there (growth) ≤ 5% of the rate",
   ];
 }
 
+function renderBacklogCheck(rounds: readonly BacklogCheckRound[]): string[] {
+  const name = (r: BacklogCheckRound) => `ORDERS_MAX_BACKLOG=${r.maxBacklog ?? 'default'}`;
+  return [
+    `BACKLOG CHECK — POST /orders closed loop, ${rounds[0].completed + rounds[0].failed} orders per round at the same concurrency, the API restarted per round, rounds alternating`,
+    columns(rounds, [
+      ['round', (_, i) => i + 1],
+      ['setting', name],
+      ['orders/s', (r) => fmt(r.perSecond, 0)],
+      ...percentiles<BacklogCheckRound>((r) => r.latencyMs, ['p50', 'p99'], 1),
+      ['errors', (r) => r.failed],
+      ['API CPU ms/create', (r) => fmt(r.apiCpuMsPerCreate, 2)],
+    ]),
+    ...[...new Set(rounds.map(name))].map((variant) => {
+      const mine = rounds.filter((r) => name(r) === variant);
+      return `${variant}: mean ${fmt(mean(mine.map((r) => r.perSecond)), 0)} orders/s, p99 ${fmt(mean(mine.map((r) => r.latencyMs.p99)), 0)} ms, API ${fmt(mean(mine.map((r) => r.apiCpuMsPerCreate)), 2)} ms CPU per create`;
+    }),
+  ];
+}
+
 function renderSecurity(cost: SecurityCost, lifecycle: LifecycleFigures | undefined): string[] {
-  const total = lifecycle
-    ? Object.entries(lifecycle.cpuMsPerOrder)
-        .filter(([name]) => name !== 'bench')
-        .reduce((sum, [, ms]) => sum + ms, 0)
-    : undefined;
+  const total = lifecycle ? sum(stackCpu(lifecycle).map(([, ms]) => ms)) : undefined;
   return [
     'SECURITY COST — token check and payload codec, CPU measured in-process with the product code',
     table(
@@ -503,28 +352,85 @@ function renderSecurity(cost: SecurityCost, lifecycle: LifecycleFigures | undefi
   ];
 }
 
-function renderBacklogCheck(rounds: readonly BacklogCheckRound[]): string[] {
-  const name = (r: BacklogCheckRound) => `ORDERS_MAX_BACKLOG=${r.maxBacklog ?? 'default'}`;
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  const variants = [...new Set(rounds.map(name))];
+function renderFootprint({ idleRssBytes, phases }: BenchReport['footprint']): string[] {
+  const names = [...new Set(phases.flatMap((p) => p.processes.map((q) => q.name)))];
+  const of = (name: string) => phases.flatMap((p) => p.processes.filter((q) => q.name === name));
   return [
-    `BACKLOG CHECK — POST /orders closed loop, ${rounds[0].completed + rounds[0].failed} orders per round at the same concurrency, the API restarted per round, rounds alternating`,
-    table(
-      ['round', 'setting', 'orders/s', 'p50 ms', 'p99 ms', 'errors', 'API CPU ms/create'],
-      rounds.map((r, i) => [
-        i + 1,
-        name(r),
-        fmt(r.perSecond, 0),
-        fmt(r.latencyMs.p50, 1),
-        fmt(r.latencyMs.p99, 1),
-        r.failed,
-        fmt(r.apiCpuMsPerCreate, 2),
+    "FOOTPRINT — per process: RSS (Postgres: postmaster + backends' private memory) and CPU (100% = one core)",
+    columns(names, [
+      ['process', (name) => name],
+      ['idle MiB', (name) => mib(idleRssBytes[name])],
+      ['peak MiB', (name) => mib(Math.max(0, ...of(name).map((q) => q.peakRssBytes)))],
+      ...phases.map((p): Column<string> => [
+        `CPU% ${p.phase}`,
+        (name) => fmt(p.processes.find((q) => q.name === name)?.cpuPercent),
       ]),
+    ]),
+  ];
+}
+
+function renderOpenOrders(openOrders: OpenOrdersResult): string[] {
+  const { waiting, requested, cacheSize, rssBefore, rssAfterFill, smallCache: small } = openOrders;
+  const cache = cacheSize.configured ?? cacheSize.sdkDefault;
+  const projected = waiting < requested;
+  // The worker holds at most its cache's worth of orders; the server and the database hold every one.
+  const holds = (name: string, orders: number) => (name === 'orders-worker' ? Math.min(orders, cache) : orders);
+  // NaN where there is no figure: fmt prints it as a dash.
+  const perOrder = (name: string) =>
+    waiting === 0 ? Number.NaN : (rssAfterFill[name] - rssBefore[name]) / holds(name, waiting);
+  return [
+    `OPEN ORDERS — ${waiting} orders waiting on a long delivery timer at once` +
+      (projected
+        ? ` (${requested} asked; the fill stops after its time: ${fmt(openOrders.fillPerSecond, 1)} orders/s here)`
+        : ''),
+    `orders worker cache: ${cacheSize.configured === undefined ? `unset, SDK default ${cacheSize.sdkDefault} (from the heap limit)` : cacheSize.configured} workflows`,
+    columns(Object.keys(rssAfterFill), [
+      ['process', (name) => name],
+      ['RSS before MiB', (name) => mib(rssBefore[name])],
+      [`RSS, ${waiting} open MiB`, (name) => mib(rssAfterFill[name])],
+      ['KiB per order held', (name) => fmt(perOrder(name) / 1024, 1)],
+      [
+        `${projected ? 'projected ' : ''}RSS, ${requested} open MiB`,
+        (name) =>
+          name === 'bench' ? undefined : mib(rssBefore[name] + Math.max(perOrder(name), 0) * holds(name, requested)),
+      ],
+    ]),
+    ...(small
+      ? [
+          `orders worker restarted with WORKER_WORKFLOW_CACHE_SIZE=${small.cacheSize}, then ${small.replayed} open orders replayed into it (a status query each):`,
+          columns(
+            [small],
+            [
+              ['cache', (s) => s.cacheSize],
+              ['RSS idle MiB', (s) => mib(s.idleRssBytes)],
+              [`RSS after ${small.replayed} replays MiB`, (s) => mib(s.replayedRssBytes)],
+              ['replays/s', (s) => fmt(s.replaysPerSecond, 0)],
+            ],
+          ),
+        ]
+      : []),
+  ];
+}
+
+function renderRecovery(rec: RecoveryResult): string[] {
+  const t = rec.taskTimeouts;
+  return [
+    `RECOVERY — orders worker SIGKILLed with ${rec.overdue} orders confirmed, restarted once every delivery was overdue`,
+    columns(
+      [rec],
+      [
+        ['overdue', (r) => r.overdue],
+        ['delay s', (r) => `${r.deliveryDelaySeconds.min}–${r.deliveryDelaySeconds.max}`],
+        ['worker down s', (r) => secs(r.downMs)],
+        ['worker ready s', (r) => secs(r.workerReadyMs)],
+        ['first delivery s', (r) => secs(r.firstDeliveryMs)],
+        ['p50 delivery s', (r) => secs(r.deliveryAfterRestartMs.p50)],
+        ['all delivered s', (r) => secs(r.allDeliveredMs)],
+        ['still overdue', (r) => r.stillOverdue],
+      ],
     ),
-    ...variants.map((variant) => {
-      const mine = rounds.filter((r) => name(r) === variant);
-      return `${variant}: mean ${fmt(mean(mine.map((r) => r.perSecond)), 0)} orders/s, p99 ${fmt(mean(mine.map((r) => r.latencyMs.p99)), 0)} ms, API ${fmt(mean(mine.map((r) => r.apiCpuMsPerCreate)), 2)} ms CPU per create`;
-    }),
+    'times after the restart began; ready = the worker logged "worker started"; delays chosen so that all fall due together',
+    `workflow task timeouts in ${t.sampled} sampled histories: ${t.scheduleToStart} waited out the killed worker's sticky queue (schedule-to-start), ${t.startToClose} were lost with it (start-to-close)`,
   ];
 }
 

@@ -21,7 +21,7 @@ import { measureCreate } from './create';
 import { measureOpenOrders } from './footprint';
 import { measureLifecycle } from './lifecycle';
 import { profilePlans, profileStack, renderProfile } from './profile';
-import { closeConnections, type LoopResult } from './load';
+import { closeConnections, throughput } from './load';
 import { measureSustainedRate, type OpenLoopResult } from './open-loop';
 import { openLoopCustomer, orderArrivals, type ApiEndpoint } from './orders';
 import { measureBesideSeed } from './seed';
@@ -35,7 +35,6 @@ import {
   type CreateFigures,
   type LifecycleFigures,
   type OpenLoopFigures,
-  type Throughput,
 } from './report';
 import { ProcessSampler } from './sampler';
 import { distribution, perSecond } from './stats';
@@ -162,16 +161,6 @@ function gitCommit(): string {
   } catch {
     return 'nogit';
   }
-}
-
-function throughput(result: LoopResult): Throughput {
-  return {
-    completed: result.completed,
-    failed: result.failed,
-    failures: result.failures,
-    perSecond: perSecond(result.completed, result.elapsedMs),
-    latencyMs: distribution(result.latenciesMs),
-  };
 }
 
 /** Everything the run started, stopped once, whether it ends normally, fails or is interrupted. */

@@ -2,11 +2,10 @@
 // by the same client with the same bodies. Rounds alternate, this stack's then the seed's, with a pause between them
 // so that neither one's background work (deliveries, timers) lands in the other's round.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closedLoop } from './load';
+import { closedLoop, throughput, type Throughput } from './load';
 import { benchCustomer, createOrderViaApi, orderBody, type ApiEndpoint } from './orders';
 import type { Progress } from './progress';
-import type { Throughput } from './report';
-import { distribution, perSecond } from './stats';
+import { perSecond } from './stats';
 
 export interface SeedPlan {
   /** Each level is measured `rounds` times on each side, alternating. */
@@ -59,11 +58,7 @@ export async function measureBesideSeed(
           system,
           concurrency,
           round,
-          completed: load.completed,
-          failed: load.failed,
-          failures: load.failures,
-          perSecond: perSecond(load.completed, load.elapsedMs),
-          latencyMs: distribution(load.latenciesMs),
+          ...throughput(load),
         });
         progress.log(
           `beside the seed, round ${round}: ${system} c=${concurrency} ${perSecond(load.completed, load.elapsedMs).toFixed(0)} orders/s`,
