@@ -74,7 +74,10 @@ async function main(): Promise<void> {
     config,
   });
 
-  const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'api listening'));
+  // Express 5 calls this with the error too when the port cannot be bound: the 'error' handler below says that.
+  const server = app.listen(config.PORT, (error?: Error) => {
+    if (!error) logger.info({ port: config.PORT }, 'api listening');
+  });
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'api cannot listen');
     process.exit(1);
