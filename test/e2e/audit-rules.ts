@@ -125,7 +125,11 @@ export function checkGatewayCalls(row: OrderRow, payment: PaymentRow | undefined
   if (confirmedIds.size > 0 && payment && payment.status !== 'confirmed' && !(reversedStatus && refunded)) {
     found.push(problem(row, `the gateway confirmed a charge, but the payment is ${payment.status}`));
   }
-  if (refunded !== reversedStatus) {
+  // A refund that found the row pending before any charge call: the attempt that wrote it had committed its payment id
+  // and not yet taken the row's lock (or died there). The refund voids that id at the gateway, not knowing whether it
+  // was charged, and the attempt then finds the order closed and charges nothing: a void of nothing, harmless.
+  const voidBeforeAnyCharge = payment?.status === 'voided' && chargeIds.length === 0 && refunded;
+  if (refunded !== reversedStatus && !voidBeforeAnyCharge) {
     found.push(
       problem(row, `gateway refund ${refunded ? 'done' : 'never done'}, payment ${payment?.status ?? 'missing'}`),
     );
