@@ -321,7 +321,8 @@ async function main(): Promise<void> {
         '-f',
         file,
       ]);
-      const objects = perVersionObjects(JSON.parse(served));
+      const rendered: unknown = JSON.parse(served);
+      const objects = perVersionObjects(rendered);
       if (objects.length === 0) return 0;
       const perVersionFile = file.replace(/\.yaml$/, '-per-version.yaml');
       await writeFile(perVersionFile, objects.map((object) => `---\n${JSON.stringify(object)}\n`).join(''));

@@ -24,7 +24,8 @@ const isEmptyObject = (value: unknown) => isObject(value) && Object.keys(value).
  * One object per WorkerResourceTemplate in `objects` (as the API server returns a rendering: a List or one object),
  * rendered as the controller renders it for CHECK_BUILD_ID. Throws, naming the template, where the webhook would refuse.
  */
-export function perVersionObjects(objects: Json): KubeObject[] {
+export function perVersionObjects(objects: unknown): KubeObject[] {
+  if (!isObject(objects)) throw new Error('the API server answered no object for the rendering');
   const items = objects.kind === 'List' ? ((objects.items as KubeObject[] | undefined) ?? []) : [objects as KubeObject];
   const deployments = new Map(
     items.filter((item) => item.kind === 'WorkerDeployment').map((item) => [item.metadata.name, item]),

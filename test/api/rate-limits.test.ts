@@ -49,7 +49,7 @@ interface Answer {
 function expectRefusedForRate(response: Answer, role: keyof RateLimits): void {
   expect(response.status).toBe(429);
   expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
-  expect(JSON.parse(response.text)).toMatchObject({ type: '/problems/rate-limited', status: 429 });
+  expect(JSON.parse(response.text) as unknown).toMatchObject({ type: '/problems/rate-limited', status: 429 });
   const retryAfter = Number(response.headers['retry-after']);
   expect(retryAfter).toBeGreaterThanOrEqual(1);
   expect(retryAfter).toBeLessThanOrEqual(60);

@@ -111,8 +111,9 @@ describe('waiting for a dependency', () => {
   }
 
   function capturingLogger() {
-    const lines: { level: number; msg: string }[] = [];
-    const logger = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    type Line = { level: number; msg: string };
+    const lines: Line[] = [];
+    const logger = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line) as Line) });
     return { logger, lines };
   }
 
